@@ -1,0 +1,210 @@
+"""The Classifier: featurizer + network + label space + decision + config, saved as one folder.
+
+``Classifier.predict`` is the only prediction path; the CLI, the server and the tests all
+call it. A saved folder holds JSON and safetensors only (no pickle anywhere)::
+
+    mltc.json          format, model name, activation, network class and sizes
+    labels.json        the label space (names, training frequencies)
+    featurizer.json    the fitted vectorizer / vocabulary
+    decision.json      the fitted decision (thresholds)
+    config.json        the training configuration
+    metrics.json       validation (and test) scores
+    model.safetensors  the network weights
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from .data.examples import Example
+from .data.labels import LabelSpace
+from .decision import Decision, FixedThreshold, TopK, decision_from_dict
+from .io import atomic_directory, read_json, write_json
+from .metrics import evaluate as evaluate_predictions
+from .models.featurizers import Featurizer, featurizer_from_dict
+from .models.registry import NETWORKS
+
+FORMAT = "mltc-model"
+FORMAT_VERSION = 1
+ACTIVATIONS = ("sigmoid", "identity")
+
+
+def build_network(spec: dict[str, Any]) -> nn.Module:
+    cls = NETWORKS.get(spec["class"])
+    if cls is None:
+        raise ValueError(f"unknown network class {spec['class']!r} in the model folder")
+    return cls(spec["input_size"], spec["num_labels"], **spec.get("options", {}))
+
+
+class Classifier:
+    """A trained multi-label text classifier.
+
+    Attributes
+    ----------
+    featurizer : Featurizer
+    network : nn.Module
+    label_space : LabelSpace
+    decision : Decision
+    activation : {'sigmoid', 'identity'}
+        How logits become scores (``identity`` for SVM margins).
+    config, metrics : dict
+    """
+
+    def __init__(self, featurizer: Featurizer, network: nn.Module, network_spec: dict[str, Any], label_space: LabelSpace,
+                 decision: Decision, model_name: str, activation: str = "sigmoid", config: dict | None = None,
+                 metrics: dict | None = None) -> None:
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}")
+        self.featurizer, self.network, self.network_spec = featurizer, network, network_spec
+        self.label_space, self.decision, self.model_name = label_space, decision, model_name
+        self.activation, self.config, self.metrics = activation, dict(config or {}), dict(metrics or {})
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.label_space.labels)
+
+    # ---------------------------------------------------------------- scoring
+    def _check_texts(self, texts: Sequence[str]) -> list[str]:
+        if isinstance(texts, str):
+            raise TypeError("predict takes a list of texts, not one string")
+        texts = list(texts)
+        bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+        if bad:
+            raise TypeError(f"text {bad[0]} is {type(texts[bad[0]]).__name__}, not str")
+        return texts
+
+    @torch.no_grad()
+    def logits(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        """Raw scores (texts x labels) as float32."""
+        texts = self._check_texts(texts)
+        self.network.eval()
+        out = [np.zeros((0, self.label_space.num_labels), np.float32)]
+        for start in range(0, len(texts), batch_size):
+            chunk = texts[start:start + batch_size]
+            enc = self.featurizer.encode(chunk)
+            batch = self.featurizer.batch(enc, np.arange(len(chunk)))
+            out.append(self.network(**batch).float().numpy())
+        return np.concatenate(out)
+
+    def scores_from_logits(self, logits: np.ndarray) -> np.ndarray:
+        if self.activation == "sigmoid":
+            return 1.0 / (1.0 + np.exp(-np.clip(logits, -80, 80)))
+        return logits
+
+    def scores(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
+        """Scores used by the decision: probabilities (sigmoid) or margins (identity)."""
+        return self.scores_from_logits(self.logits(texts, batch_size))
+
+    def decide(self, scores: np.ndarray, threshold: float | None = None, top_k: int | None = None) -> np.ndarray:
+        """Boolean predictions; ``threshold`` or ``top_k`` override the fitted decision."""
+        if threshold is not None and top_k is not None:
+            raise ValueError("give a threshold or top_k, not both")
+        if threshold is not None:
+            if not np.isfinite(threshold):
+                raise ValueError("threshold must be a finite number")
+            return FixedThreshold(float(threshold)).predict(scores)
+        if top_k is not None:
+            return TopK(top_k).predict(scores)
+        return self.decision.predict(scores)
+
+    def predict(self, texts: Sequence[str], threshold: float | None = None, top_k: int | None = None,
+                batch_size: int = 256, return_scores: str = "predicted") -> list[dict[str, Any]]:
+        """Predict label sets.
+
+        Returns one dict per text: ``{"labels": [...], "scores": {label: score}}``;
+        ``return_scores`` is ``'predicted'`` (scores of the predicted labels), ``'all'`` or
+        ``'none'``.
+        """
+        s = self.scores(texts, batch_size)
+        pred = self.decide(s, threshold, top_k)
+        names = self.label_space.labels
+        out = []
+        for row_s, row_p in zip(s, pred):
+            idx = np.flatnonzero(row_p)
+            idx = idx[np.argsort(-row_s[idx], kind="stable")]
+            item: dict[str, Any] = {"labels": [names[j] for j in idx]}
+            if return_scores == "predicted":
+                item["scores"] = {names[j]: round(float(row_s[j]), 6) for j in idx}
+            elif return_scores == "all":
+                item["scores"] = {names[j]: round(float(row_s[j]), 6) for j in np.argsort(-row_s, kind="stable")}
+            out.append(item)
+        return out
+
+    def predict_stream(self, texts: Iterable[str], batch_size: int = 256, **options: Any) -> Iterator[dict[str, Any]]:
+        """Predict an iterable of any length in batches, holding one batch in memory."""
+        chunk: list[str] = []
+        for t in texts:
+            chunk.append(t)
+            if len(chunk) == batch_size:
+                yield from self.predict(chunk, batch_size=batch_size, **options)
+                chunk = []
+        if chunk:
+            yield from self.predict(chunk, batch_size=batch_size, **options)
+
+    # ------------------------------------------------------------- evaluation
+    def evaluate(self, examples: Sequence[Example], scores: np.ndarray | None = None, **options: Any) -> dict:
+        """The paper's full breakdown on labelled examples (see :func:`mltc.metrics.evaluate`).
+
+        Labels the model never saw in training are counted in ``unseen_labels``.
+        """
+        enc = self.label_space.encode(e.labels for e in examples)
+        if scores is None:
+            scores = self.scores([e.text for e in examples])
+        pred = self.decide(scores, options.pop("threshold", None), options.pop("top_k", None))
+        report = evaluate_predictions(enc.Y, pred, scores, class_freq=self.label_space.class_freq_,
+                                      label_names=self.label_space.labels, **options)
+        report["unseen_labels"] = dict(enc.unseen)
+        report["texts_with_unseen_labels"] = enc.texts_with_unseen
+        report["decision"] = self.decision.to_dict()
+        return report
+
+    # ------------------------------------------------------------ persistence
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Write the model folder atomically (a crash leaves the old folder or none)."""
+        folder = Path(folder)
+        with atomic_directory(folder) as tmp:
+            write_json(tmp / "mltc.json", {"format": FORMAT, "version": FORMAT_VERSION, "model": self.model_name,
+                                           "activation": self.activation, "network": self.network_spec,
+                                           "labels": self.label_space.num_labels})
+            write_json(tmp / "labels.json", self.label_space.to_dict())
+            write_json(tmp / "featurizer.json", self.featurizer.to_dict(), indent=None)
+            write_json(tmp / "decision.json", self.decision.to_dict())
+            write_json(tmp / "config.json", self.config)
+            write_json(tmp / "metrics.json", self.metrics)
+            state = {k: v.detach().contiguous().cpu() for k, v in self.network.state_dict().items()}
+            save_file(state, str(tmp / "model.safetensors"), metadata={"format": FORMAT})
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike) -> "Classifier":
+        """Load a model folder written by :meth:`save` (JSON and safetensors only)."""
+        folder = Path(folder)
+        if not (folder / "mltc.json").exists() and (folder / "model" / "mltc.json").exists():
+            folder = folder / "model"  # a training run folder
+        meta_path = folder / "mltc.json"
+        if not meta_path.exists():
+            raise FileNotFoundError(f"{folder} is not an mltc model folder (no mltc.json)")
+        meta = read_json(meta_path)
+        if meta.get("format") != FORMAT:
+            raise ValueError(f"{meta_path}: not an mltc model (format {meta.get('format')!r})")
+        if int(meta.get("version", 0)) > FORMAT_VERSION:
+            raise ValueError(f"{folder} was written by a newer mltc (format version {meta['version']})")
+        label_space = LabelSpace.from_dict(read_json(folder / "labels.json"))
+        featurizer = featurizer_from_dict(read_json(folder / "featurizer.json"))
+        network = build_network(meta["network"])
+        network.load_state_dict(load_file(str(folder / "model.safetensors")))
+        network.eval()
+        return cls(featurizer, network, meta["network"], label_space, decision_from_dict(read_json(folder / "decision.json")),
+                   meta["model"], meta.get("activation", "sigmoid"), read_json(folder / "config.json"),
+                   read_json(folder / "metrics.json"))
+
+
+def load(folder: str | os.PathLike) -> Classifier:
+    """Load a saved model folder: ``mltc.load("runs/reuters-db")``."""
+    return Classifier.load(folder)

@@ -1,0 +1,1 @@
+"""The ``mltc`` command line (thin: it builds the same objects as the Python API)."""

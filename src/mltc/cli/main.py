@@ -1,0 +1,269 @@
+"""``mltc``: train, evaluate, predict, compare, stats, datasets, serve."""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..data.readers import DataFormatError
+
+DATA_OPTIONS = [
+    click.option("--data", "data_name", help="Named data set: reuters21578, goemotions, cail2019-{divorce,labor,loan}."),
+    click.option("--data-dir", type=click.Path(file_okay=False), envvar="MLTC_DATA_DIR",
+                 help="Folder of named data sets [env MLTC_DATA_DIR]."),
+    click.option("--train", "train_file", type=click.Path(dir_okay=False), help="Training file (CSV/TSV/JSONL/fastText)."),
+    click.option("--validation", "val_file", type=click.Path(dir_okay=False), help="Validation file."),
+    click.option("--test", "test_file", type=click.Path(dir_okay=False), help="Test file."),
+    click.option("--format", "file_format", type=click.Choice(["csv", "tsv", "jsonl", "fasttext"]), help="File format (default: by suffix)."),
+    click.option("--text-column", default="text", show_default=True, help="CSV/TSV text column."),
+    click.option("--label-column", default="labels", show_default=True, help="CSV/TSV label column."),
+    click.option("--label-sep", default=",", show_default=True, help="Separator between labels in a CSV/TSV cell."),
+]
+
+
+def data_options(f):
+    for opt in reversed(DATA_OPTIONS):
+        f = opt(f)
+    return f
+
+
+def load_data(data_name, data_dir, train_file, val_file, test_file, file_format, text_column, label_column, label_sep):
+    from ..data import load_dataset, load_files
+    if data_name and train_file:
+        raise click.UsageError("give --data or --train, not both")
+    if data_name:
+        return load_dataset(data_name, data_dir)
+    first = train_file or val_file or test_file
+    if not first:
+        raise click.UsageError("give --data NAME or a file (--train, --validation, --test)")
+    opts: dict[str, Any] = {}
+    fmt = file_format
+    if (fmt or Path(first).suffix.lower().lstrip(".")) in ("csv", "tsv", "tab"):
+        opts = dict(text_column=text_column, label_column=label_column, label_sep=label_sep)
+    return load_files(train_file, val_file, test_file, format=fmt, **opts)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s")
+    if not verbose:
+        warnings.filterwarnings("once")
+
+
+class MltcGroup(click.Group):
+    """Turns data and input errors into one clear line and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except (DataFormatError, FileNotFoundError, FileExistsError, ValueError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=MltcGroup)
+@click.version_option(package_name="mltc")
+@click.option("-v", "--verbose", is_flag=True, help="Log progress and per-epoch scores.")
+def cli(verbose: bool) -> None:
+    """Multi-label text classification for long-tailed labels."""
+    _setup_logging(verbose)
+
+
+# ------------------------------------------------------------------------------ stats
+@cli.command()
+@data_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--head", default=35, show_default=True, help="Head cut-off: training frequency >= this.")
+@click.option("--tail", default=8, show_default=True, help="Tail cut-off: training frequency <= this.")
+def stats(as_json, head, tail, **data_kw):
+    """Label statistics: texts, cardinality, groups, co-occurrence."""
+    from ..data.stats import dataset_statistics, format_statistics
+    st = dataset_statistics(load_data(**data_kw), head=head, tail=tail)
+    click.echo(json.dumps(st, ensure_ascii=False, indent=2) if as_json else format_statistics(st))
+
+
+# --------------------------------------------------------------------------- datasets
+@cli.group()
+def datasets():
+    """List or download named data sets."""
+
+
+@datasets.command("list")
+@click.option("--data-dir", type=click.Path(file_okay=False), envvar="MLTC_DATA_DIR")
+def datasets_list(data_dir):
+    """Named data sets and whether they are present in the data directory."""
+    from ..data.registry import DATASETS, data_dir as resolve
+    root = resolve(data_dir)
+    for name in DATASETS:
+        folder = root / ("cail2019_elements" if name.startswith("cail") else name)
+        click.echo(f"{name:<20}{'present' if folder.exists() else 'missing'}  {folder}")
+
+
+@datasets.command("download")
+@click.argument("name")
+@click.option("--data-dir", type=click.Path(file_okay=False), envvar="MLTC_DATA_DIR", required=True)
+@click.option("--url", help="Override the official archive URL (a mirror).")
+@click.option("--sha256", help="Expected SHA-256 of the archive.")
+@click.option("--force", is_flag=True, help="Replace an existing folder.")
+def datasets_download(name, data_dir, url, sha256, force):
+    """Download a data set's official archive into the data directory."""
+    from ..data.download import download_dataset
+    target = download_dataset(name, data_dir, url=url, sha256=sha256, force=force)
+    click.echo(f"downloaded {name} into {target}")
+
+
+# ------------------------------------------------------------------------------ train
+TRAIN_FLAGS = ["model", "loss", "loss_preset", "decision", "epochs", "batch_size", "lr", "weight_decay", "patience",
+               "seed", "warmup_ratio", "schedule", "rdrop_alpha", "fgm_epsilon", "gp_epsilon"]
+
+
+def build_config(config_file, min_labels=None, threshold_grid=None, **flags):
+    from ..training import TrainConfig, read_config_file
+    d: dict[str, Any] = read_config_file(config_file) if config_file else {}
+    d.update({k: v for k, v in flags.items() if v is not None})
+    options = dict(d.get("decision_options") or {})
+    if min_labels is not None:
+        options["min_labels"] = min_labels
+    if threshold_grid:
+        grid = threshold_grid if threshold_grid.isalpha() else [float(x) for x in threshold_grid.split(",")]
+        options["global_grid" if d.get("decision") == "per-label" else "grid"] = grid
+    if options:
+        d["decision_options"] = options
+    return TrainConfig.from_dict(d)
+
+
+def train_options(f):
+    opts = [
+        click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True), help="YAML/TOML/JSON config (flags override it)."),
+        click.option("--model", help="tfidf-linear (default), tfidf-mlp, embedding-bag, textcnn, bilstm-attention, svm."),
+        click.option("--loss", help="bce, fl, cb, r-fl, ntr-fl, db-0fl, cb-ntr, db (default), zlpr."),
+        click.option("--loss-preset", type=click.Choice(["reuters", "pubmed"]), help="Loss constants (default reuters)."),
+        click.option("--decision", type=click.Choice(["global", "per-label", "top-k", "zero", "fixed"]), help="Decision fitted on validation (default global)."),
+        click.option("--min-labels", type=int, help="Decision: give every text at least this many labels (top scores)."),
+        click.option("--threshold-grid", help="Decision grid: paper (0.40..0.60), wide (0.01..0.99), svm, or comma-separated values."),
+        click.option("--epochs", type=int), click.option("--batch-size", type=int), click.option("--lr", type=float),
+        click.option("--weight-decay", type=float), click.option("--patience", type=int), click.option("--seed", type=int),
+        click.option("--warmup-ratio", type=float), click.option("--schedule", type=click.Choice(["constant", "linear"])),
+        click.option("--rdrop-alpha", type=float, help="R-Drop weight (0: off)."),
+        click.option("--fgm-epsilon", type=float, help="FGM adversarial step on embeddings (0: off)."),
+        click.option("--gp-epsilon", type=float, help="Embedding gradient penalty (0: off)."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
+
+
+@cli.command()
+@data_options
+@train_options
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="Run folder (model in OUT/model).")
+@click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint after an interruption.")
+@click.option("--progress/--no-progress", default=None, help="Progress bar (default: when on a terminal).")
+def train(out, resume, progress, config_file, **kw):
+    """Train a model, tune its decision on validation data, evaluate on test."""
+    from ..io import write_json
+    from ..report.tables import format_evaluation
+    from ..training import train as run_train
+    data_kw = {k: kw.pop(k) for k in list(kw) if k in ("data_name", "data_dir", "train_file", "val_file", "test_file",
+                                                        "file_format", "text_column", "label_column", "label_sep")}
+    data = load_data(**data_kw)
+    if not data.train:
+        raise click.UsageError("training needs --data or --train")
+    cfg = build_config(config_file, **kw)
+    clf = run_train(data.train, data.validation, cfg, out_dir=out, resume=resume, labels=data.labels, progress=progress)
+    val = clf.metrics["validation"]
+    click.echo(f"validation micro-F1 {val['micro_f1']:.2f} macro-F1 {val['macro_f1']:.2f}   decision: {clf.decision!r}")
+    if data.test:
+        report = clf.evaluate(data.test)
+        clf.metrics["test"] = {"total": report["total"], "groups": report.get("groups"),
+                               "by_num_labels": report["by_num_labels"]}
+        clf.save(Path(out) / "model")
+        write_json(Path(out) / "evaluation.json", report)
+        click.echo(format_evaluation(report))
+    click.echo(f"model saved in {Path(out) / 'model'}")
+
+
+# --------------------------------------------------------------------------- evaluate
+@cli.command()
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@data_options
+@click.option("--split", default="test", show_default=True, help="Split of a named data set.")
+@click.option("--threshold", type=float, help="Override the fitted decision with this threshold.")
+@click.option("--top-k", type=int, help="Override the fitted decision with top-k.")
+@click.option("--per-label", default=0, help="Print this many per-label rows.")
+@click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Also write the JSON report here.")
+def evaluate(model_dir, split, threshold, top_k, per_label, as_json, out, **data_kw):
+    """Evaluate a saved model: total, head/medium/tail, by number of gold labels, per label."""
+    from ..classifier import load
+    from ..io import to_json, write_json
+    from ..report.tables import format_evaluation
+    clf = load(model_dir)
+    data = load_data(**data_kw)
+    examples = data.split(split) if data_kw.get("data_name") else (data.test or data.validation or data.train)
+    report = clf.evaluate(examples, threshold=threshold, top_k=top_k)
+    if out:
+        write_json(out, report)
+    click.echo(to_json(report) if as_json else format_evaluation(report, per_label))
+
+
+# ---------------------------------------------------------------------------- predict
+@cli.command()
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.argument("input", default="-")
+@click.option("--input-format", type=click.Choice(["text", "jsonl", "csv", "tsv"]), default="text", show_default=True,
+              help="text: one text per line; jsonl: objects with 'text'; csv/tsv: a header with --text-column.")
+@click.option("--text-column", default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write JSON Lines here (default stdout).")
+@click.option("--threshold", type=float, help="Override the fitted decision with this threshold.")
+@click.option("--top-k", type=int, help="Override the fitted decision with top-k.")
+@click.option("--all-scores", is_flag=True, help="Include every label's score.")
+@click.option("--batch-size", default=256, show_default=True)
+def predict(model_dir, input, input_format, text_column, output, threshold, top_k, all_scores, batch_size):
+    """Predict labels for texts from INPUT (a file or - for stdin) as JSON Lines."""
+    from ..classifier import load
+    from ..serving.batch import iter_input_texts, write_predictions
+    clf = load(model_dir)
+    texts = iter_input_texts(input, input_format, text_column)
+    n = write_predictions(clf, texts, output, threshold=threshold, top_k=top_k,
+                          return_scores="all" if all_scores else "predicted", batch_size=batch_size)
+    if output:
+        click.echo(f"{n} predictions written to {output}", err=True)
+
+
+# ---------------------------------------------------------------------------- compare
+@cli.command()
+@data_options
+@train_options
+@click.option("--rows", help="Comma-separated rows (losses and svm, svm-zero, svm-balanced, svm-balanced-zero). "
+                             "Default: svm and the eight presets.")
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder for tables and results.json.")
+@click.option("--save-models", is_flag=True, help="Also save every row's model.")
+@click.option("--progress/--no-progress", default=None)
+def compare(rows, out, save_models, progress, config_file, **kw):
+    """Train a grid of losses and write the paper's Table 2 and 3 (Markdown, CSV, JSON)."""
+    from ..compare import DEFAULT_ROWS, run_compare
+    from ..report.tables import markdown_table2, markdown_table3
+    data_kw = {k: kw.pop(k) for k in list(kw) if k in ("data_name", "data_dir", "train_file", "val_file", "test_file",
+                                                        "file_format", "text_column", "label_column", "label_sep")}
+    data = load_data(**data_kw)
+    base = build_config(config_file, **kw)
+    row_list = [r.strip() for r in rows.split(",") if r.strip()] if rows else list(DEFAULT_ROWS)
+    summary = run_compare(data, row_list, base, out, save_models=save_models, progress=progress)
+    click.echo(f"Table 2 ({data.name}, {base.model}, seed {base.seed}): micro/macro-F1 by label group\n")
+    click.echo(markdown_table2(summary["table2"]))
+    click.echo(f"\nTable 3: by number of gold labels per text\n")
+    click.echo(markdown_table3(summary["table3"]))
+    click.echo(f"\ntotal {summary['total_seconds']:.0f}s; written to {out}/")
+
+
+def main() -> None:
+    cli(prog_name="mltc")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,55 @@
+"""Data sets by name, resolved through the data directory.
+
+The data directory is ``--data-dir`` or the ``MLTC_DATA_DIR`` environment variable.
+``load_dataset`` also accepts file paths: ``train=..., validation=..., test=...``.
+"""
+from __future__ import annotations
+
+import os
+from functools import partial
+from pathlib import Path
+from typing import Callable
+
+from .cail import load_cail
+from .examples import DatasetSplits
+from .goemotions import load_goemotions
+from .readers import read_file
+from .reuters import load_reuters
+
+DATASETS: dict[str, Callable[[Path], DatasetSplits]] = {
+    "reuters21578": load_reuters,
+    "goemotions": load_goemotions,
+    "cail2019-divorce": partial(load_cail, domain="divorce"),
+    "cail2019-labor": partial(load_cail, domain="labor"),
+    "cail2019-loan": partial(load_cail, domain="loan"),
+}
+ALIASES = {"reuters": "reuters21578", "go_emotions": "goemotions"}
+
+
+def data_dir(explicit: str | os.PathLike | None = None) -> Path:
+    """The data directory: the explicit argument, else ``$MLTC_DATA_DIR``, else ``./data``."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("MLTC_DATA_DIR")
+    return Path(env) if env else Path("data")
+
+
+def load_dataset(name: str, data_dir_: str | os.PathLike | None = None) -> DatasetSplits:
+    """Load a named data set (``reuters21578``, ``goemotions``, ``cail2019-<domain>``)."""
+    key = ALIASES.get(name.lower(), name.lower())
+    if key not in DATASETS:
+        raise ValueError(f"unknown data set {name!r}; known: {', '.join(DATASETS)} (or give file paths)")
+    return DATASETS[key](data_dir(data_dir_))
+
+
+def load_files(train: str | None = None, validation: str | None = None, test: str | None = None,
+               format: str | None = None, labels: list[str] | None = None, **options) -> DatasetSplits:
+    """Build splits from files in any supported format (CSV/TSV, JSON Lines, fastText)."""
+    def rd(p):
+        return read_file(p, format, **options) if p else []
+
+    first = train or validation or test
+    if not first:
+        raise ValueError("give at least one file")
+    return DatasetSplits(Path(first).stem, rd(train), rd(validation), rd(test), labels=labels,
+                         info={"files": {"train": train, "validation": validation, "test": test}})

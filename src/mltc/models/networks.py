@@ -1,0 +1,117 @@
+"""CPU-friendly networks. Each maps a featurizer's batch dict to logits (B, C) and
+exposes its word-embedding table as ``embedding`` (for FGM and the gradient penalty).
+
+- :class:`SparseLinear`: a linear model over sparse TF-IDF, optionally one hidden layer.
+- :class:`FastText`: mean of word and hashed n-gram embeddings, then linear (Joulin et
+  al., EACL 2017).
+- :class:`TextCNN`: Kim, "Convolutional Neural Networks for Sentence Classification",
+  EMNLP 2014.
+- :class:`BiLSTMAttention`: a BiLSTM with additive attention pooling (Zhou et al.,
+  "Attention-Based Bidirectional LSTM Networks for Relation Classification", ACL 2016).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def prior_logits(class_freq, train_num: int) -> torch.Tensor:
+    """``logit(n_j / N)`` clamped to [-10, 10]: an output bias that starts at the label priors
+    (as in Lin et al., 2017, section 3.3), so rare labels begin nearly silent."""
+    p = torch.as_tensor(class_freq, dtype=torch.float64).clamp(min=0.5) / max(train_num, 1)
+    return torch.logit(p.clamp(max=1 - 1e-6)).clamp(-10, 10).float()
+
+
+class SparseLinear(nn.Module):
+    """Linear (or one-hidden-layer) model over sparse TF-IDF input.
+
+    ``sparse_grad=True`` makes the feature table's gradients sparse (only the rows of
+    features present in a batch; lazy Adam updates them), which pays off for very large
+    vocabularies; dense gradients allow true AdamW weight decay on every weight.
+    """
+
+    def __init__(self, input_size: int, num_labels: int, hidden_size: int = 0, dropout: float = 0.0,
+                 sparse_grad: bool = False) -> None:
+        super().__init__()
+        out = hidden_size or num_labels
+        self.embedding = nn.EmbeddingBag(input_size, out, mode="sum", sparse=sparse_grad)
+        nn.init.zeros_(self.embedding.weight) if not hidden_size else nn.init.normal_(self.embedding.weight, std=0.02)
+        self.bias = nn.Parameter(torch.zeros(out))
+        self.hidden = hidden_size
+        if hidden_size:
+            self.dropout = nn.Dropout(dropout)
+            self.out = nn.Linear(hidden_size, num_labels)
+
+    def forward(self, ids: torch.Tensor, offsets: torch.Tensor, weights: torch.Tensor | None = None, **_) -> torch.Tensor:
+        h = self.embedding(ids, offsets, per_sample_weights=weights) + self.bias
+        if self.hidden:
+            h = self.out(self.dropout(F.relu(h)))
+        return h
+
+    def output_bias(self) -> nn.Parameter:
+        return self.out.bias if self.hidden else self.bias
+
+
+class FastText(nn.Module):
+    def __init__(self, input_size: int, num_labels: int, dim: int = 100, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.embedding = nn.EmbeddingBag(input_size, dim, mode="mean", padding_idx=0, sparse=True)
+        nn.init.uniform_(self.embedding.weight, -1.0 / dim, 1.0 / dim)
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(dim, num_labels)
+
+    def forward(self, ids: torch.Tensor, offsets: torch.Tensor, **_) -> torch.Tensor:
+        return self.out(self.dropout(self.embedding(ids, offsets)))
+
+    def output_bias(self) -> nn.Parameter:
+        return self.out.bias
+
+
+class TextCNN(nn.Module):
+    def __init__(self, input_size: int, num_labels: int, dim: int = 128, filters: int = 128,
+                 kernel_sizes: tuple[int, ...] = (2, 3, 4, 5), dropout: float = 0.5) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(input_size, dim, padding_idx=0)
+        self.kernel_sizes = tuple(kernel_sizes)
+        self.convs = nn.ModuleList(nn.Conv1d(dim, filters, k) for k in self.kernel_sizes)
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(filters * len(self.kernel_sizes), num_labels)
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor, **_) -> torch.Tensor:
+        width = max(ids.shape[1], max(self.kernel_sizes))
+        if ids.shape[1] < width:  # texts shorter than the widest kernel
+            ids = F.pad(ids, (0, width - ids.shape[1]))
+        x = self.dropout(self.embedding(ids)).transpose(1, 2)  # (B, D, L)
+        pooled = [F.relu(conv(x)).amax(dim=2) for conv in self.convs]
+        return self.out(self.dropout(torch.cat(pooled, dim=1)))
+
+    def output_bias(self) -> nn.Parameter:
+        return self.out.bias
+
+
+class BiLSTMAttention(nn.Module):
+    def __init__(self, input_size: int, num_labels: int, dim: int = 128, hidden: int = 128, dropout: float = 0.3) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(input_size, dim, padding_idx=0)
+        self.lstm = nn.LSTM(dim, hidden, batch_first=True, bidirectional=True)
+        self.attn = nn.Linear(2 * hidden, hidden)
+        self.attn_v = nn.Linear(hidden, 1, bias=False)
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(2 * hidden, num_labels)
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor, **_) -> torch.Tensor:
+        lengths = mask.sum(1).clamp(min=1)
+        x = self.dropout(self.embedding(ids))
+        packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        h, _ = self.lstm(packed)
+        h, _ = nn.utils.rnn.pad_packed_sequence(h, batch_first=True, total_length=ids.shape[1])
+        scores = self.attn_v(torch.tanh(self.attn(h))).squeeze(-1)
+        valid = mask.clone()
+        valid[:, 0] = True  # an empty text attends to its (zero) first position
+        scores = scores.masked_fill(~valid, float("-inf"))
+        pooled = (torch.softmax(scores, dim=1).unsqueeze(-1) * h).sum(1)
+        return self.out(self.dropout(pooled))
+
+    def output_bias(self) -> nn.Parameter:
+        return self.out.bias

@@ -1,0 +1,1 @@
+"""Using a trained model: batch prediction (and the HTTP server)."""

@@ -1,0 +1,90 @@
+"""Training configuration: one dataclass, loadable from YAML/TOML/JSON and saved with the model."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs besides data. ``None`` means the model's default.
+
+    Parameters mirror the CLI flags of ``mltc train``.
+    """
+
+    model: str = "tfidf-linear"
+    loss: str = "db"
+    loss_preset: str = "reuters"
+    loss_options: dict[str, Any] = field(default_factory=dict)
+    decision: str = "global"
+    decision_options: dict[str, Any] = field(default_factory=dict)
+    featurizer_options: dict[str, Any] = field(default_factory=dict)
+    network_options: dict[str, Any] = field(default_factory=dict)
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
+    optimizer: str | None = None  # adamw, sgd or adagrad (None: the model's default)
+    weight_decay: float | None = None
+    warmup_ratio: float = 0.0
+    schedule: str = "constant"  # or "linear" (decay to 0 after warm-up)
+    clip_norm: float | None = 5.0
+    patience: int = 5
+    min_epochs: int = 1
+    seed: int = 42
+    eval_batch_size: int = 1024
+    rdrop_alpha: float = 0.0
+    fgm_epsilon: float = 0.0
+    gp_epsilon: float = 0.0
+    # SVM baseline only
+    svm_c: float = 1.0
+    svm_class_weight: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "TrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown configuration key(s): {', '.join(sorted(unknown))}")
+        return cls(**d)
+
+    def resolved(self, defaults: dict[str, Any]) -> "TrainConfig":
+        """A copy with ``None`` fields filled from a model's defaults."""
+        d = self.to_dict()
+        for k, v in defaults.items():
+            if k == "decision_options":  # the model's grid for its global threshold
+                if d["decision"] == "global":
+                    d[k] = {**v, **d[k]}
+            elif d.get(k) is None:
+                d[k] = v
+        for k, v in {"weight_decay": 0.01, "optimizer": "adamw", "lr": 1e-3, "epochs": 20, "batch_size": 32}.items():
+            if d.get(k) is None:
+                d[k] = v
+        return TrainConfig.from_dict(d)
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML, TOML or JSON config file into a dict (keys as in :class:`TrainConfig`)."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".toml":
+            data = tomllib.loads(text)
+        elif suffix == ".json":
+            data = json.loads(text)
+        else:
+            data = yaml.safe_load(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path}: cannot parse config: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a config file must hold a mapping of options")
+    return data
