@@ -26,6 +26,10 @@ DATA_OPTIONS = [
 ]
 
 
+REPORT_OPTION = click.option("--report", type=click.Path(file_okay=False),
+                             help="Also write a self-contained HTML report with PNG/SVG figures into this folder.")
+
+
 def data_options(f):
     for opt in reversed(DATA_OPTIONS):
         f = opt(f)
@@ -79,11 +83,16 @@ def cli(verbose: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--head", default=35, show_default=True, help="Head cut-off: training frequency >= this.")
 @click.option("--tail", default=8, show_default=True, help="Tail cut-off: training frequency <= this.")
-def stats(as_json, head, tail, **data_kw):
+@REPORT_OPTION
+def stats(as_json, head, tail, report, **data_kw):
     """Label statistics: texts, cardinality, groups, co-occurrence."""
     from ..data.stats import dataset_statistics, format_statistics
-    st = dataset_statistics(load_data(**data_kw), head=head, tail=tail)
+    data = load_data(**data_kw)
+    st = dataset_statistics(data, head=head, tail=tail)
     click.echo(json.dumps(st, ensure_ascii=False, indent=2) if as_json else format_statistics(st))
+    if report:
+        from ..report.builders import stats_report
+        click.echo(f"report: {stats_report(data, st, report, head, tail)}", err=True)
 
 
 # --------------------------------------------------------------------------- datasets
@@ -197,7 +206,8 @@ def train(out, resume, progress, config_file, **kw):
 @click.option("--per-label", default=0, help="Print this many per-label rows.")
 @click.option("--json", "as_json", is_flag=True, help="Print the full report as JSON.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Also write the JSON report here.")
-def evaluate(model_dir, split, threshold, top_k, per_label, as_json, out, **data_kw):
+@REPORT_OPTION
+def evaluate(model_dir, split, threshold, top_k, per_label, as_json, out, report, **data_kw):
     """Evaluate a saved model: total, head/medium/tail, by number of gold labels, per label."""
     from ..classifier import load
     from ..io import to_json, write_json
@@ -205,10 +215,13 @@ def evaluate(model_dir, split, threshold, top_k, per_label, as_json, out, **data
     clf = load(model_dir)
     data = load_data(**data_kw)
     examples = data.split(split) if data_kw.get("data_name") else (data.test or data.validation or data.train)
-    report = clf.evaluate(examples, threshold=threshold, top_k=top_k)
+    result = clf.evaluate(examples, threshold=threshold, top_k=top_k)
     if out:
-        write_json(out, report)
-    click.echo(to_json(report) if as_json else format_evaluation(report, per_label))
+        write_json(out, result)
+    click.echo(to_json(result) if as_json else format_evaluation(result, per_label))
+    if report:
+        from ..report.builders import evaluation_report
+        click.echo(f"report: {evaluation_report(clf, result, report)}", err=True)
 
 
 # ---------------------------------------------------------------------------- predict
@@ -244,7 +257,8 @@ def predict(model_dir, input, input_format, text_column, output, threshold, top_
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder for tables and results.json.")
 @click.option("--save-models", is_flag=True, help="Also save every row's model.")
 @click.option("--progress/--no-progress", default=None)
-def compare(rows, out, save_models, progress, config_file, **kw):
+@REPORT_OPTION
+def compare(rows, out, save_models, progress, report, config_file, **kw):
     """Train a grid of losses and write the paper's Table 2 and 3 (Markdown, CSV, JSON)."""
     from ..compare import DEFAULT_ROWS, run_compare
     from ..report.tables import markdown_table2, markdown_table3
@@ -259,6 +273,9 @@ def compare(rows, out, save_models, progress, config_file, **kw):
     click.echo(f"\nTable 3: by number of gold labels per text\n")
     click.echo(markdown_table3(summary["table3"]))
     click.echo(f"\ntotal {summary['total_seconds']:.0f}s; written to {out}/")
+    if report:
+        from ..report.builders import compare_report
+        click.echo(f"report: {compare_report(summary, data, report)}")
 
 
 def main() -> None:

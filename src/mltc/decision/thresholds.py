@@ -167,12 +167,14 @@ class PerLabelThreshold(Decision):
         self.thresholds_ = None if thresholds is None else np.asarray(thresholds, dtype=np.float64)
         self.global_threshold_ = global_threshold
         self.fallback_: list[int] = []
+        self.curve_: dict | None = None
 
     def fit(self, scores: np.ndarray, Y: np.ndarray) -> "PerLabelThreshold":
         s = _check_scores(scores)
         T = np.asarray(Y).astype(bool)
         glob = GlobalThreshold(grid=self.global_grid).fit(s, T)
         self.global_threshold_ = glob.threshold_
+        self.curve_ = glob.curve_
         grid = np.asarray(self.grid)
         th = np.full(s.shape[1], glob.threshold_)
         support = T.sum(0)
@@ -197,7 +199,8 @@ class PerLabelThreshold(Decision):
     def params(self) -> dict[str, Any]:
         return {"thresholds": None if self.thresholds_ is None else self.thresholds_.tolist(),
                 "global_threshold": self.global_threshold_, "grid": list(self.grid),
-                "global_grid": list(self.global_grid), "min_support": self.min_support, "min_labels": self.min_labels}
+                "global_grid": list(self.global_grid), "min_support": self.min_support, "min_labels": self.min_labels,
+                "curve": self.curve_}
 
 
 class TopK(Decision):
