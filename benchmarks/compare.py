@@ -3,8 +3,9 @@
     python benchmarks/compare.py --data reuters21578 --name reuters --seeds 42,43,44
     python benchmarks/compare.py --data reuters21578 --name reuters-per-label --decision per-label --min-labels 1
 
-Writes benchmarks/results/<name>/seed-<s>/{table2,table3}.{md,csv}, results.json and
-benchmarks/results/<name>/summary.{md,json}. Data sets are read from --data-dir or
+Writes benchmarks/results/<name>/seed-<s>/{table2,table3}.{md,csv}, results.json,
+benchmarks/results/<name>/summary.{md,json} and the first seed's HTML report in
+benchmarks/results/<name>/report/. Data sets are read from --data-dir or
 $MLTC_DATA_DIR (default ../shared/datasets).
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ import torch
 from mltc.compare import DEFAULT_ROWS, run_compare
 from mltc.data import load_dataset
 from mltc.io import atomic_write_text, write_json
+from mltc.report.builders import compare_report
 from mltc.report.published import TABLE2
 from mltc.report.tables import display_name
 from mltc.training import TrainConfig
@@ -59,6 +61,8 @@ def main() -> None:
     for seed in seeds:
         base = TrainConfig(model=args.model, decision=args.decision, decision_options=dict(options), seed=seed)
         summary = run_compare(data, rows, base, out / f"seed-{seed}")
+        if not per_seed:  # the HTML report (figures embedded) of the first seed
+            compare_report(summary, data, out / "report")
         per_seed.append(summary)
         print(f"seed {seed}: {summary['total_seconds']:.0f}s", flush=True)
     agg = []

@@ -11,3 +11,4 @@ $PY benchmarks/compare.py --data goemotions --name goemotions --seeds 42
 for d in divorce labor loan; do
   $PY benchmarks/compare.py --data cail2019-$d --name cail2019-$d --seeds 42
 done
+.venv/bin/python benchmarks/bench_serving.py

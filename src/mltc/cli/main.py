@@ -278,6 +278,42 @@ def compare(rows, out, save_models, progress, report, config_file, **kw):
         click.echo(f"report: {compare_report(summary, data, report)}")
 
 
+# ------------------------------------------------------------------------------ serve
+@cli.command()
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (loopback unless told otherwise).")
+@click.option("--port", default=8000, show_default=True)
+@click.option("--max-texts", default=256, show_default=True, help="Most texts in one request.")
+@click.option("--max-text-chars", default=100_000, show_default=True, help="Most characters in one text.")
+@click.option("--max-body-bytes", default=8 * 1024 * 1024, show_default=True, help="Largest request body.")
+@click.option("--batch-window-ms", default=2.0, show_default=True, help="Server-side batching window (0: off).")
+def serve(model_dir, host, port, **limits):
+    """Serve a saved model over HTTP (FastAPI + uvicorn): POST /v1/predict, GET /v1/labels, /v1/model, /healthz."""
+    from ..serving.app import serve as run_server
+    run_server(model_dir, host=host, port=port, **limits)
+
+
+@cli.command()
+def openapi():
+    """Print the HTTP API's OpenAPI schema (default limits)."""
+    from ..serving.app import openapi_schema
+    click.echo(json.dumps(openapi_schema(), indent=2, sort_keys=True))
+
+
+# ----------------------------------------------------------------------------- export
+@cli.command()
+@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--onnx", "onnx_path", type=click.Path(dir_okay=False), required=True, help="Write the network as ONNX here.")
+def export(model_dir, onnx_path):
+    """Export a saved model's network (ONNX)."""
+    from ..classifier import load
+    from ..serving.onnx_export import export_onnx
+    try:
+        click.echo(f"wrote {export_onnx(load(model_dir), onnx_path)}")
+    except NotImplementedError as exc:
+        raise click.ClickException(str(exc))
+
+
 def main() -> None:
     cli(prog_name="mltc")
 
