@@ -19,7 +19,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_model, save_model
 from torch import nn
 
 from .data.examples import Example
@@ -84,12 +84,13 @@ class Classifier:
         """Raw scores (texts x labels) as float32."""
         texts = self._check_texts(texts)
         self.network.eval()
+        device = next(self.network.parameters()).device
         out = [np.zeros((0, self.label_space.num_labels), np.float32)]
         for start in range(0, len(texts), batch_size):
             chunk = texts[start:start + batch_size]
             enc = self.featurizer.encode(chunk)
             batch = self.featurizer.batch(enc, np.arange(len(chunk)))
-            out.append(self.network(**batch).float().numpy())
+            out.append(self.network(**{k: v.to(device) for k, v in batch.items()}).float().cpu().numpy())
         return np.concatenate(out)
 
     def scores_from_logits(self, logits: np.ndarray) -> np.ndarray:
@@ -174,11 +175,11 @@ class Classifier:
                                            "labels": self.label_space.num_labels})
             write_json(tmp / "labels.json", self.label_space.to_dict())
             write_json(tmp / "featurizer.json", self.featurizer.to_dict(), indent=None)
+            self.featurizer.save_files(tmp)
             write_json(tmp / "decision.json", self.decision.to_dict())
             write_json(tmp / "config.json", self.config)
             write_json(tmp / "metrics.json", self.metrics)
-            state = {k: v.detach().contiguous().cpu() for k, v in self.network.state_dict().items()}
-            save_file(state, str(tmp / "model.safetensors"), metadata={"format": FORMAT})
+            save_model(self.network, str(tmp / "model.safetensors"), metadata={"format": FORMAT})
         return folder
 
     @classmethod
@@ -196,15 +197,21 @@ class Classifier:
         if int(meta.get("version", 0)) > FORMAT_VERSION:
             raise ValueError(f"{folder} was written by a newer mltc (format version {meta['version']})")
         label_space = LabelSpace.from_dict(read_json(folder / "labels.json"))
-        featurizer = featurizer_from_dict(read_json(folder / "featurizer.json"))
+        featurizer = featurizer_from_dict(read_json(folder / "featurizer.json"), folder)
         network = build_network(meta["network"])
-        network.load_state_dict(load_file(str(folder / "model.safetensors")))
+        load_model(network, str(folder / "model.safetensors"), strict=True, device="cpu")
         network.eval()
         return cls(featurizer, network, meta["network"], label_space, decision_from_dict(read_json(folder / "decision.json")),
                    meta["model"], meta.get("activation", "sigmoid"), read_json(folder / "config.json"),
                    read_json(folder / "metrics.json"))
 
 
-def load(folder: str | os.PathLike) -> Classifier:
-    """Load a saved model folder: ``mltc.load("runs/reuters-db")``."""
+def load(folder: str | os.PathLike):
+    """Load a saved model folder: ``mltc.load("runs/reuters-db")`` (multi-label or fine-grained)."""
+    folder = Path(folder)
+    if not (folder / "mltc.json").exists() and (folder / "model" / "mltc.json").exists():
+        folder = folder / "model"
+    if (folder / "mltc.json").exists() and read_json(folder / "mltc.json").get("format") == "mltc-fine-grained":
+        from .finegrained import GradedClassifier
+        return GradedClassifier.load(folder)
     return Classifier.load(folder)

@@ -130,10 +130,19 @@ TRAIN_FLAGS = ["model", "loss", "loss_preset", "decision", "epochs", "batch_size
                "seed", "warmup_ratio", "schedule", "rdrop_alpha", "fgm_epsilon", "gp_epsilon"]
 
 
-def build_config(config_file, min_labels=None, threshold_grid=None, **flags):
+def build_config(config_file, min_labels=None, threshold_grid=None, head=None, pooling=None, max_len=None, **flags):
     from ..training import TrainConfig, read_config_file
     d: dict[str, Any] = read_config_file(config_file) if config_file else {}
     d.update({k: v for k, v in flags.items() if v is not None})
+    net = dict(d.get("network_options") or {})
+    if head:
+        net["head"] = head
+    if pooling:
+        net.setdefault("head_options", {})["pooling"] = pooling
+    if net:
+        d["network_options"] = net
+    if max_len:
+        d["featurizer_options"] = {**(d.get("featurizer_options") or {}), "max_len": max_len}
     options = dict(d.get("decision_options") or {})
     if min_labels is not None:
         options["min_labels"] = min_labels
@@ -157,6 +166,13 @@ def train_options(f):
         click.option("--epochs", type=int), click.option("--batch-size", type=int), click.option("--lr", type=float),
         click.option("--weight-decay", type=float), click.option("--patience", type=int), click.option("--seed", type=int),
         click.option("--warmup-ratio", type=float), click.option("--schedule", type=click.Choice(["constant", "linear"])),
+        click.option("--encoder", help="Hugging Face encoder (hub id or local folder) for transformer / frozen-encoder."),
+        click.option("--head", type=click.Choice(["linear", "bilstm", "attention", "textcnn"]), help="Head on the encoder's token states."),
+        click.option("--pooling", type=click.Choice(["cls", "mean"]), help="Pooling of the linear head."),
+        click.option("--max-len", type=int, help="Tokens per text (truncation) for sequence models."),
+        click.option("--precision", type=click.Choice(["no", "bf16", "fp16"]), help="Mixed precision (bf16 works on CPU)."),
+        click.option("--grad-accum", type=int, help="Micro-batches per batch (same update, less memory)."),
+        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"])),
         click.option("--rdrop-alpha", type=float, help="R-Drop weight (0: off)."),
         click.option("--fgm-epsilon", type=float, help="FGM adversarial step on embeddings (0: off)."),
         click.option("--gp-epsilon", type=float, help="Embedding gradient penalty (0: off)."),
@@ -172,13 +188,17 @@ def train_options(f):
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="Run folder (model in OUT/model).")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint after an interruption.")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: when on a terminal).")
-def train(out, resume, progress, config_file, **kw):
+@click.option("--fine-grained", is_flag=True, help="Files hold text<TAB>l1,...,lK levels per aspect (one softmax per aspect).")
+@click.option("--level-names", help="Comma-separated names of the levels 0..L-1 (fine-grained), e.g. none,weak,medium,strong.")
+def train(out, resume, progress, fine_grained, level_names, config_file, **kw):
     """Train a model, tune its decision on validation data, evaluate on test."""
     from ..io import write_json
     from ..report.tables import format_evaluation
     from ..training import train as run_train
     data_kw = {k: kw.pop(k) for k in list(kw) if k in ("data_name", "data_dir", "train_file", "val_file", "test_file",
                                                         "file_format", "text_column", "label_column", "label_sep")}
+    if fine_grained:
+        return _train_graded(data_kw, level_names, out, build_config(config_file, **kw))
     data = load_data(**data_kw)
     if not data.train:
         raise click.UsageError("training needs --data or --train")
@@ -194,6 +214,31 @@ def train(out, resume, progress, config_file, **kw):
         write_json(Path(out) / "evaluation.json", report)
         click.echo(format_evaluation(report))
     click.echo(f"model saved in {Path(out) / 'model'}")
+
+
+def _train_graded(data_kw, level_names, out, cfg):
+    from ..finegrained import read_graded, train_graded
+    from ..io import write_json
+    if not (data_kw["train_file"] and data_kw["val_file"]):
+        raise click.UsageError("--fine-grained needs --train and --validation files")
+    tr, aspects = read_graded(data_kw["train_file"])
+    va, _ = read_graded(data_kw["val_file"], aspects)
+    names = [x.strip() for x in level_names.split(",")] if level_names else None
+    clf = train_graded(tr, va, aspects, cfg, names, out_dir=out)
+    click.echo(_format_graded(clf.metrics["validation"], "validation"))
+    if data_kw["test_file"]:
+        rep = clf.evaluate(read_graded(data_kw["test_file"], aspects)[0])
+        write_json(Path(out) / "evaluation.json", rep)
+        click.echo(_format_graded(rep, "test"))
+    click.echo(f"model saved in {Path(out) / 'model'}")
+
+
+def _format_graded(rep: dict, name: str) -> str:
+    lines = [f"{name}: {rep['num_texts']} texts; mean accuracy {rep['mean']['accuracy']:.2f}, "
+             f"macro-F1 {rep['mean']['macro_f1']:.2f}, RMSE {rep['rmse_all']:.3f}",
+             f"{'aspect':<16}{'acc':>8}{'macro-F1':>10}{'RMSE':>8}"]
+    lines += [f"{a[:15]:<16}{v['accuracy']:>8.2f}{v['macro_f1']:>10.2f}{v['rmse']:>8.3f}" for a, v in rep["aspects"].items()]
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -213,6 +258,19 @@ def evaluate(model_dir, split, threshold, top_k, per_label, as_json, out, report
     from ..io import to_json, write_json
     from ..report.tables import format_evaluation
     clf = load(model_dir)
+    if hasattr(clf, "aspects"):  # fine-grained
+        from ..finegrained import read_graded
+        path = data_kw["test_file"] or data_kw["val_file"] or data_kw["train_file"]
+        if not path:
+            raise click.UsageError("give the labelled file with --test")
+        result = clf.evaluate(read_graded(path, clf.aspects)[0])
+        if out:
+            write_json(out, result)
+        click.echo(to_json(result) if as_json else _format_graded(result, "evaluation"))
+        if report:
+            from ..report.builders import graded_report
+            click.echo(f"report: {graded_report(clf, result, report)}", err=True)
+        return
     data = load_data(**data_kw)
     examples = data.split(split) if data_kw.get("data_name") else (data.test or data.validation or data.train)
     result = clf.evaluate(examples, threshold=threshold, top_k=top_k)

@@ -43,6 +43,13 @@ class Featurizer:
     def input_size(self) -> int:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def network_options(self) -> dict[str, Any]:
+        """Extra options the network needs from the fitted featurizer (e.g. a second input size)."""
+        return {}
+
+    def save_files(self, folder) -> None:
+        """Write files beside ``featurizer.json`` (tokenizer, encoder); plain featurizers have none."""
+
     def to_dict(self) -> dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
 
@@ -217,9 +224,20 @@ FEATURIZERS: dict[str, type[Featurizer]] = {
 }
 
 
-def featurizer_from_dict(d: dict[str, Any]) -> Featurizer:
+def featurizer_from_dict(d: dict[str, Any], folder=None) -> Featurizer:
+    """Rebuild a fitted featurizer; ``folder`` resolves the files it saved beside its JSON."""
     d = dict(d)
     kind = d.pop("kind", None)
+    if kind == "transformer-tokenizer":
+        from .transformer import TransformerTokenizer
+        if folder is not None:
+            d["tokenizer_dir"] = str(folder / d.get("tokenizer_dir", "tokenizer"))
+        return TransformerTokenizer(**d)
+    if kind == "frozen-encoder":
+        from .frozen import FrozenEncoderFeaturizer
+        if folder is not None:
+            d["encoder_dir"] = str(folder / d.get("encoder_dir", "encoder"))
+        return FrozenEncoderFeaturizer(**d)
     if kind not in FEATURIZERS:
         raise ValueError(f"unknown featurizer kind {kind!r}")
     return FEATURIZERS[kind](**d)

@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .heads import BiLSTMHead, TextCNNHead
+
 
 def prior_logits(class_freq, train_num: int) -> torch.Tensor:
     """``logit(n_j / N)`` clamped to [-10, 10]: an output bias that starts at the label priors
@@ -73,45 +75,56 @@ class TextCNN(nn.Module):
                  kernel_sizes: tuple[int, ...] = (2, 3, 4, 5), dropout: float = 0.5) -> None:
         super().__init__()
         self.embedding = nn.Embedding(input_size, dim, padding_idx=0)
-        self.kernel_sizes = tuple(kernel_sizes)
-        self.convs = nn.ModuleList(nn.Conv1d(dim, filters, k) for k in self.kernel_sizes)
-        self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(filters * len(self.kernel_sizes), num_labels)
+        self.head = TextCNNHead(dim, num_labels, filters, tuple(kernel_sizes), dropout)
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor, **_) -> torch.Tensor:
-        width = max(ids.shape[1], max(self.kernel_sizes))
-        if ids.shape[1] < width:  # texts shorter than the widest kernel
-            ids = F.pad(ids, (0, width - ids.shape[1]))
-        x = self.dropout(self.embedding(ids)).transpose(1, 2)  # (B, D, L)
-        pooled = [F.relu(conv(x)).amax(dim=2) for conv in self.convs]
-        return self.out(self.dropout(torch.cat(pooled, dim=1)))
+        return self.head(self.embedding(ids), mask)
 
     def output_bias(self) -> nn.Parameter:
-        return self.out.bias
+        return self.head.out.bias
 
 
 class BiLSTMAttention(nn.Module):
     def __init__(self, input_size: int, num_labels: int, dim: int = 128, hidden: int = 128, dropout: float = 0.3) -> None:
         super().__init__()
         self.embedding = nn.Embedding(input_size, dim, padding_idx=0)
-        self.lstm = nn.LSTM(dim, hidden, batch_first=True, bidirectional=True)
-        self.attn = nn.Linear(2 * hidden, hidden)
-        self.attn_v = nn.Linear(hidden, 1, bias=False)
         self.dropout = nn.Dropout(dropout)
-        self.out = nn.Linear(2 * hidden, num_labels)
+        self.head = BiLSTMHead(dim, num_labels, hidden, dropout, attention=True)
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor, **_) -> torch.Tensor:
-        lengths = mask.sum(1).clamp(min=1)
-        x = self.dropout(self.embedding(ids))
-        packed = nn.utils.rnn.pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        h, _ = self.lstm(packed)
-        h, _ = nn.utils.rnn.pad_packed_sequence(h, batch_first=True, total_length=ids.shape[1])
-        scores = self.attn_v(torch.tanh(self.attn(h))).squeeze(-1)
-        valid = mask.clone()
-        valid[:, 0] = True  # an empty text attends to its (zero) first position
-        scores = scores.masked_fill(~valid, float("-inf"))
-        pooled = (torch.softmax(scores, dim=1).unsqueeze(-1) * h).sum(1)
-        return self.out(self.dropout(pooled))
+        return self.head(self.dropout(self.embedding(ids)), mask)
 
     def output_bias(self) -> nn.Parameter:
-        return self.out.bias
+        return self.head.pool.out.bias
+
+
+class DenseLinear(nn.Module):
+    """A head on precomputed dense text vectors (frozen encoder), optionally plus a sparse
+    linear term over TF-IDF features: ``logits = MLP(dense) + X_tfidf W``."""
+
+    def __init__(self, input_size: int, num_labels: int, hidden_size: int = 0, dropout: float = 0.1,
+                 sparse_size: int = 0) -> None:
+        super().__init__()
+        self.dropout = nn.Dropout(dropout)
+        if hidden_size:
+            self.mlp = nn.Sequential(nn.Linear(input_size, hidden_size), nn.GELU(), nn.Dropout(dropout),
+                                     nn.Linear(hidden_size, num_labels))
+        else:
+            self.mlp = nn.Linear(input_size, num_labels)
+        self.sparse = nn.EmbeddingBag(sparse_size, num_labels, mode="sum") if sparse_size else None
+        if self.sparse is not None:
+            nn.init.zeros_(self.sparse.weight)
+
+    @property
+    def embedding(self) -> nn.Module:  # FGM / gradient penalty perturb the sparse table if any
+        return self.sparse if self.sparse is not None else self.mlp
+
+    def forward(self, dense: torch.Tensor, ids: torch.Tensor | None = None, offsets: torch.Tensor | None = None,
+                weights: torch.Tensor | None = None, **_) -> torch.Tensor:
+        logits = self.mlp(self.dropout(dense))
+        if self.sparse is not None:
+            logits = logits + self.sparse(ids, offsets, per_sample_weights=weights)
+        return logits
+
+    def output_bias(self) -> nn.Parameter:
+        return self.mlp[-1].bias if isinstance(self.mlp, nn.Sequential) else self.mlp.bias

@@ -10,7 +10,9 @@ from typing import Any
 from torch import nn
 
 from .featurizers import Featurizer, HashedNgramFeaturizer, TfidfFeaturizer, VocabFeaturizer
-from .networks import BiLSTMAttention, FastText, SparseLinear, TextCNN
+from .frozen import FrozenEncoderFeaturizer
+from .networks import BiLSTMAttention, DenseLinear, FastText, SparseLinear, TextCNN
+from .transformer import TransformerClassifier, TransformerTokenizer
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,19 @@ MODELS: dict[str, ModelSpec] = {
                          {"optimizer": "adamw", "lr": 1e-3, "batch_size": 32, "epochs": 30}),
     "bilstm-attention": ModelSpec(VocabFeaturizer, BiLSTMAttention, {"max_len": 256}, {},
                                   {"optimizer": "adamw", "lr": 1e-3, "batch_size": 32, "epochs": 30}),
+    # Fine-tuned Hugging Face encoder + head (linear/bilstm/attention/textcnn); needs `encoder`.
+    "transformer": ModelSpec(TransformerTokenizer, TransformerClassifier, {"max_len": 128}, {"head": "linear"},
+                             {"optimizer": "adamw", "lr": 5e-5, "batch_size": 16, "epochs": 10, "weight_decay": 0.01,
+                              "warmup_ratio": 0.1, "schedule": "linear", "clip_norm": 1.0}),
+    # Encode once with a frozen pretrained encoder (cached), train a head on the vectors.
+    "frozen-encoder": ModelSpec(FrozenEncoderFeaturizer, DenseLinear, {}, {},
+                                {"optimizer": "adamw", "lr": 3e-3, "batch_size": 32, "epochs": 60, "weight_decay": 0.0,
+                                 "decision_options": {"grid": "wide"}}),
 }
-NETWORKS = {cls.__name__: cls for cls in (SparseLinear, FastText, TextCNN, BiLSTMAttention)}
+NETWORKS = {cls.__name__: cls for cls in (SparseLinear, FastText, TextCNN, BiLSTMAttention, DenseLinear,
+                                          TransformerClassifier)}
+#: models whose featurizer and network both take the ``encoder`` option
+ENCODER_MODELS = ("transformer", "frozen-encoder")
 
 
 def model_spec(name: str) -> ModelSpec:

@@ -94,3 +94,14 @@ def compare_report(summary: dict, data: DatasetSplits, folder: str | Path) -> Pa
     rep.add("Table 2: micro/macro-F1 by label group", table=summary.get("table2") or table2_rows(rows, published is not None))
     rep.add("Table 3: by number of gold labels", table=summary.get("table3") or table3_rows(rows, published is not None))
     return write_report(rep, folder)
+
+
+def graded_report(clf, report: dict, folder: str | Path) -> Path:
+    """Fine-grained model: per-aspect scores and one confusion matrix per aspect."""
+    rep = Report(f"Fine-grained evaluation: {clf.model_name}",
+                 f"{report['num_texts']} texts; {len(clf.aspects)} aspects x {len(clf.level_names)} levels")
+    rep.add("Confusion matrix per aspect", "aspect_confusion",
+            figures.aspect_confusion({a: np.array(v["confusion"]) for a, v in report["aspects"].items()}, clf.level_names))
+    rep.add("Per aspect", table=[{"aspect": a, "accuracy": v["accuracy"], "macro_f1": v["macro_f1"], "rmse": v["rmse"]}
+                                 for a, v in report["aspects"].items()])
+    return write_report(rep, folder)

@@ -19,6 +19,7 @@ class TrainConfig:
     """
 
     model: str = "tfidf-linear"
+    encoder: str | None = None  # hub id or local folder, for transformer / frozen-encoder models
     loss: str = "db"
     loss_preset: str = "reuters"
     loss_options: dict[str, Any] = field(default_factory=dict)
@@ -33,11 +34,14 @@ class TrainConfig:
     weight_decay: float | None = None
     warmup_ratio: float = 0.0
     schedule: str = "constant"  # or "linear" (decay to 0 after warm-up)
-    clip_norm: float | None = 5.0
+    clip_norm: float | None = None
     patience: int = 5
     min_epochs: int = 1
     seed: int = 42
-    eval_batch_size: int = 1024
+    eval_batch_size: int = 256
+    precision: str = "no"  # "bf16" (CPU or GPU autocast) or "fp16" (GPU, with loss scaling)
+    grad_accum: int = 1  # split each batch into this many micro-batches (same update, less memory)
+    device: str = "auto"  # "cpu", "cuda" or "auto"
     rdrop_alpha: float = 0.0
     fgm_epsilon: float = 0.0
     gp_epsilon: float = 0.0
@@ -65,7 +69,8 @@ class TrainConfig:
                     d[k] = {**v, **d[k]}
             elif d.get(k) is None:
                 d[k] = v
-        for k, v in {"weight_decay": 0.01, "optimizer": "adamw", "lr": 1e-3, "epochs": 20, "batch_size": 32}.items():
+        for k, v in {"weight_decay": 0.01, "optimizer": "adamw", "lr": 1e-3, "epochs": 20, "batch_size": 32,
+                     "clip_norm": 5.0}.items():
             if d.get(k) is None:
                 d[k] = v
         return TrainConfig.from_dict(d)

@@ -92,7 +92,7 @@ class TrainingOptimizer:
                 g.mul_(coef)
         return float(total)
 
-    def step(self) -> None:
+    def step(self, scaler=None) -> None:
         if self.sparse_params and self.weight_decay:
             lr = self.optimizers[-1].param_groups[0]["lr"]
             with torch.no_grad():
@@ -101,7 +101,12 @@ class TrainingOptimizer:
                         rows = p.grad.coalesce().indices()[0].unique()
                         p[rows] *= 1.0 - lr * self.weight_decay
         for o in self.optimizers:
-            o.step()
+            if scaler is not None:
+                scaler.step(o)
+            else:
+                o.step()
+        if scaler is not None:
+            scaler.update()
         for s in self.schedulers:
             s.step()
 

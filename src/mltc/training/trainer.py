@@ -1,9 +1,13 @@
 """The training loop shared by every neural model and every loss.
 
-AdamW (decay on weight matrices only, not on biases, norms or 1-D parameters), optional
-warm-up and linear decay, gradient clipping, early stopping on validation micro-F1 with a
-fitted decision, best-weights keeping, seeded and resumable (``resume=True`` continues from
-the last completed epoch and reaches the same final scores as an uninterrupted run).
+AdamW (decay on weight matrices only, not on biases, norms or 1-D parameters; lazy Adam for
+sparse tables), optional warm-up and linear decay, gradient clipping, early stopping on
+validation micro-F1 with a fitted decision, best-weights keeping, seeded and resumable
+(``resume=True`` continues from the last completed epoch and reaches the same final scores
+as an uninterrupted run). Mixed precision (bf16 autocast on CPU/GPU, fp16 with loss scaling
+on GPU), gradient accumulation and multi-process data parallelism come from Hugging Face
+Accelerate: under ``accelerate launch`` each process takes its share of every global batch,
+gradients are averaged, and only the main process writes files.
 """
 from __future__ import annotations
 
@@ -11,26 +15,26 @@ import logging
 import math
 import time
 import warnings
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import torch
-from torch import nn
 from tqdm.auto import tqdm
 
 from ..classifier import Classifier, build_network
 from ..data.examples import Example
 from ..data.labels import LabelSpace
 from ..decision import make_decision
-from ..io import to_json, atomic_write_text
+from ..io import atomic_write_text, to_json
 from ..losses import FGM, gradient_penalty, loss_config, make_loss, rdrop_kl
 from ..metrics import micro_macro
-from ..models.registry import model_spec
 from ..models.networks import prior_logits
+from ..models.registry import ENCODER_MODELS, model_spec
 from .checkpoint import load_checkpoint, save_checkpoint
-from .optim import TrainingOptimizer, linear_schedule
 from .config import TrainConfig
+from .optim import TrainingOptimizer, linear_schedule
 
 log = logging.getLogger("mltc")
 
@@ -53,6 +57,28 @@ def check_training_data(train: Sequence[Example], validation: Sequence[Example])
         log.info("%d training text(s) carry no label; kept as all-negative examples", unlabelled)
 
 
+def make_accelerator(cfg: TrainConfig):
+    """An Accelerate ``Accelerator`` for processes, devices and DDP.
+
+    Accelerate keeps one process-wide state, so mixed precision is applied here with
+    ``torch.autocast`` (see :func:`autocast`) rather than through the Accelerator: two runs
+    with different precisions can then share a process.
+    """
+    from accelerate import Accelerator
+    if cfg.precision not in ("no", "bf16", "fp16"):
+        raise ValueError(f"precision must be no, bf16 or fp16, got {cfg.precision!r}")
+    cpu = cfg.device == "cpu" or (cfg.device == "auto" and not torch.cuda.is_available())
+    if cfg.precision == "fp16" and cpu:
+        raise ValueError("fp16 needs a GPU; use precision='bf16' on CPU")
+    return Accelerator(cpu=cpu, mixed_precision="no")
+
+
+def autocast(device: torch.device, precision: str):
+    if precision == "no":
+        return nullcontext()
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
+
+
 class Trainer:
     """Train a :class:`~mltc.classifier.Classifier` from examples.
 
@@ -68,11 +94,25 @@ class Trainer:
         spec = model_spec(self.config.model)
         cfg = self.config.resolved(spec.training)
         check_training_data(train, validation)
+        if cfg.grad_accum < 1:
+            raise ValueError("grad_accum must be at least 1")
         set_seed(cfg.seed)
+        acc = make_accelerator(cfg)
+        main, world, rank = acc.is_main_process, acc.num_processes, acc.process_index
         out = Path(out_dir) if out_dir else None
 
         space = LabelSpace(labels).fit(e.labels for e in train)
-        featurizer = spec.featurizer(**{**spec.featurizer_options, **cfg.featurizer_options}).fit([e.text for e in train])
+        f_opts = {**spec.featurizer_options, **cfg.featurizer_options}
+        n_opts = {**spec.network_options, **cfg.network_options}
+        if cfg.model in ENCODER_MODELS:
+            if not cfg.encoder:
+                raise ValueError(f"model {cfg.model!r} needs an encoder: a hub id or a local folder (--encoder)")
+            f_opts["encoder"] = cfg.encoder
+            if cfg.model == "transformer":
+                n_opts["encoder"] = cfg.encoder
+                if cfg.gp_epsilon > 0:  # double backward through attention
+                    n_opts["attn_implementation"] = "eager"
+        featurizer = spec.featurizer(**f_opts).fit([e.text for e in train])
         X_tr, X_va = featurizer.encode([e.text for e in train]), featurizer.encode([e.text for e in validation])
         Y_tr = torch.from_numpy(space.encode(e.labels for e in train).Y.astype(np.float32))
         val_enc = space.encode(e.labels for e in validation)
@@ -82,111 +122,135 @@ class Trainer:
         Y_va = val_enc.Y
 
         net_spec = {"class": spec.network.__name__, "input_size": featurizer.input_size, "num_labels": space.num_labels,
-                    "options": {**spec.network_options, **cfg.network_options}}
+                    "options": {**n_opts, **featurizer.network_options()}}
         network = build_network(net_spec)
+        if hasattr(network, "output_bias"):
+            with torch.no_grad():
+                network.output_bias().copy_(prior_logits(space.class_freq_, space.train_num_))
+        network.to(acc.device)
         loss_options = dict(cfg.loss_options)
         if cfg.gp_epsilon > 0:  # the gradient penalty differentiates through the loss's backward
             loss_options["fused"] = False
         loss_fn = make_loss(cfg.loss, space.class_freq_, space.train_num_, cfg.loss_preset, train_targets=Y_tr,
                             **loss_options)
         activation = "sigmoid"
-        if hasattr(network, "output_bias"):
-            with torch.no_grad():
-                network.output_bias().copy_(prior_logits(space.class_freq_, space.train_num_))
         total = math.ceil(len(train) / cfg.batch_size) * cfg.epochs
         optimizer = TrainingOptimizer(network, cfg.lr, cfg.weight_decay,
                                       linear_schedule(total, int(cfg.warmup_ratio * total), cfg.schedule == "linear"),
                                       cfg.optimizer)
+        model = acc.prepare_model(network) if world > 1 else network  # DDP wrapper across processes
+        scaler = torch.amp.GradScaler("cuda") if cfg.precision == "fp16" else None
         fgm = FGM(network.embedding, cfg.fgm_epsilon) if cfg.fgm_epsilon > 0 else None
 
-        trainer_state: dict[str, Any] = {"epoch": 0, "best_score": -1.0, "best_epoch": 0, "bad_epochs": 0, "history": []}
+        state: dict[str, Any] = {"epoch": 0, "best_score": -1.0, "best_epoch": 0, "bad_epochs": 0, "history": []}
         best_state: dict[str, torch.Tensor] | None = None
         ckpt = out / "checkpoint" if out else None
         if resume:
             if ckpt is None or not (ckpt / "state.json").exists():
                 raise FileNotFoundError(f"nothing to resume: no checkpoint under {ckpt}")
-            trainer_state, best_state = load_checkpoint(ckpt, network, optimizer)
-            log.info("resumed after epoch %d", trainer_state["epoch"])
+            state, best_state = load_checkpoint(ckpt, network, optimizer)
+            network.to(acc.device)
+            log.info("resumed after epoch %d", state["epoch"])
 
-        def scores_of(X) -> np.ndarray:
+        def to_device(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+            return {k: v.to(acc.device, non_blocking=True) for k, v in batch.items()}
+
+        def val_scores() -> np.ndarray:
             network.eval()
             parts = []
-            with torch.no_grad():
+            with torch.no_grad(), autocast(acc.device, cfg.precision):
                 for s in range(0, len(validation), cfg.eval_batch_size):
                     rows = np.arange(s, min(s + cfg.eval_batch_size, len(validation)))
-                    parts.append(torch.sigmoid(network(**featurizer.batch(X, rows)).float()).numpy())
+                    parts.append(torch.sigmoid(network(**to_device(featurizer.batch(X_va, rows))).float()).cpu().numpy())
             return np.concatenate(parts)
 
         def compute_loss(batch, y) -> torch.Tensor:
-            logits = network(**batch)
-            if cfg.rdrop_alpha <= 0:
-                return loss_fn(logits, y)
-            logits2 = network(**batch)  # a second dropout pass (R-Drop)
-            return 0.5 * (loss_fn(logits, y) + loss_fn(logits2, y)) + cfg.rdrop_alpha * rdrop_kl(logits, logits2)
+            with autocast(acc.device, cfg.precision):
+                logits = model(**batch)
+                if cfg.rdrop_alpha <= 0:
+                    return loss_fn(logits.float(), y)
+                logits2 = model(**batch)  # a second dropout pass (R-Drop)
+            return 0.5 * (loss_fn(logits.float(), y) + loss_fn(logits2.float(), y)) + cfg.rdrop_alpha * rdrop_kl(logits, logits2)
+
+        def backward(loss: torch.Tensor) -> None:
+            (scaler.scale(loss) if scaler is not None else loss).backward()
 
         started = time.time()
         n = len(train)
-        stop = trainer_state["bad_epochs"] >= cfg.patience and trainer_state["epoch"] >= cfg.min_epochs
-        while trainer_state["epoch"] < cfg.epochs and not stop:
-            epoch = trainer_state["epoch"] + 1
+        stop = state["bad_epochs"] >= cfg.patience and state["epoch"] >= cfg.min_epochs
+        while state["epoch"] < cfg.epochs and not stop:
+            epoch = state["epoch"] + 1
             network.train()
             order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)).numpy()
             total_loss, t0 = 0.0, time.time()
             bar = tqdm(range(0, n, cfg.batch_size), desc=f"epoch {epoch}/{cfg.epochs}", leave=False,
-                       disable=(not self.progress) if self.progress is not None else None)
+                       disable=(not main) or ((not self.progress) if self.progress is not None else None))
             for s in bar:
                 rows = order[s:s + cfg.batch_size]
-                batch = featurizer.batch(X_tr, rows)
-                y = Y_tr[rows]
+                local = rows[rank::world]  # this process's share of the global batch
+                micro = [m for m in np.array_split(local, min(cfg.grad_accum, len(local))) if len(m)]
                 optimizer.zero_grad()
-                loss = compute_loss(batch, y)
-                if cfg.gp_epsilon > 0:
-                    loss = loss + gradient_penalty(loss, network.embedding.weight, cfg.gp_epsilon)
-                # SGD steps on the sum over the batch's entries, so its lr is per (text, label)
-                scale = y.numel() if cfg.optimizer == "sgd" else 1.0
-                (loss * scale).backward()
-                if fgm is not None and fgm.attack():
-                    (compute_loss(batch, y) * scale).backward()
-                    fgm.restore()
+                batch_loss = 0.0
+                for k, mb in enumerate(micro):
+                    sync = acc.no_sync(model) if (world > 1 and k < len(micro) - 1) else nullcontext()
+                    batch = to_device(featurizer.batch(X_tr, mb))
+                    y = Y_tr[mb].to(acc.device)
+                    with sync:
+                        loss = compute_loss(batch, y)
+                        if cfg.gp_epsilon > 0:
+                            loss = loss + gradient_penalty(loss, network.embedding.weight, cfg.gp_epsilon)
+                        # SGD steps on the sum over the batch's entries, so its lr is per (text, label)
+                        scale = (len(rows) * space.num_labels) if cfg.optimizer == "sgd" else 1.0
+                        backward(loss * (scale * len(mb) / len(local)))
+                        if fgm is not None and fgm.attack():
+                            backward(compute_loss(batch, y) * (scale * len(mb) / len(local)))
+                            fgm.restore()
+                    batch_loss += loss.item() * len(mb)
+                if scaler is not None:
+                    for o in optimizer.optimizers:
+                        scaler.unscale_(o)
                 if cfg.clip_norm:
                     optimizer.clip_grad_norm(cfg.clip_norm)
-                optimizer.step()
-                total_loss += loss.item() * len(rows)
+                optimizer.step(scaler)
+                total_loss += batch_loss * world
                 bar.set_postfix(loss=f"{total_loss / max(1, s + len(rows)):.4f}")
             bar.close()
-            val_scores = scores_of(X_va)
-            decision = make_decision(cfg.decision, activation, **cfg.decision_options).fit(val_scores, Y_va)
-            val = micro_macro(Y_va, decision.predict(val_scores))
+            scores = val_scores()
+            decision = make_decision(cfg.decision, activation, **cfg.decision_options).fit(scores, Y_va)
+            val = micro_macro(Y_va, decision.predict(scores))
             record = {"epoch": epoch, "train_loss": total_loss / n, "val_micro_f1": val["micro_f1"],
-                      "val_macro_f1": val["macro_f1"], "lr": optimizer.lr,
-                      "seconds": round(time.time() - t0, 3)}
-            trainer_state["history"].append(record)
-            if val["micro_f1"] > trainer_state["best_score"]:
-                trainer_state.update(best_score=val["micro_f1"], best_epoch=epoch, bad_epochs=0)
-                best_state = {k: v.detach().clone() for k, v in network.state_dict().items()}
+                      "val_macro_f1": val["macro_f1"], "lr": optimizer.lr, "seconds": round(time.time() - t0, 3)}
+            state["history"].append(record)
+            if val["micro_f1"] > state["best_score"]:
+                state.update(best_score=val["micro_f1"], best_epoch=epoch, bad_epochs=0)
+                best_state = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
             else:
-                trainer_state["bad_epochs"] += 1
-            trainer_state["epoch"] = epoch
+                state["bad_epochs"] += 1
+            state["epoch"] = epoch
             log.info("epoch %d loss %.5f val micro-F1 %.2f macro-F1 %.2f", epoch, record["train_loss"],
                      val["micro_f1"], val["macro_f1"])
-            if self.progress:
+            if self.progress and main:
                 tqdm.write(f"epoch {epoch}: loss {record['train_loss']:.5f}  val micro-F1 {val['micro_f1']:.2f}  "
                            f"macro-F1 {val['macro_f1']:.2f}")
-            if out is not None:
-                save_checkpoint(ckpt, network, best_state, optimizer, trainer_state)
-                atomic_write_text(out / "log.jsonl", "".join(to_json(r, None) + "\n" for r in trainer_state["history"]))
-            stop = trainer_state["bad_epochs"] >= cfg.patience and epoch >= cfg.min_epochs
+            if out is not None and main:
+                save_checkpoint(ckpt, network, best_state, optimizer, state)
+                atomic_write_text(out / "log.jsonl", "".join(to_json(r, None) + "\n" for r in state["history"]))
+            stop = state["bad_epochs"] >= cfg.patience and epoch >= cfg.min_epochs
 
         if best_state is not None:
             network.load_state_dict(best_state)
-        val_scores = scores_of(X_va)
-        decision = make_decision(cfg.decision, activation, **cfg.decision_options).fit(val_scores, Y_va)
+        scores = val_scores()
+        decision = make_decision(cfg.decision, activation, **cfg.decision_options).fit(scores, Y_va)
         config = cfg.to_dict()
         config["loss_resolved"] = loss_config(cfg.loss, cfg.loss_preset, **cfg.loss_options)
-        metrics = {"validation": micro_macro(Y_va, decision.predict(val_scores)),
-                   "best_epoch": trainer_state["best_epoch"], "epochs_run": trainer_state["epoch"],
-                   "train_seconds": round(time.time() - started, 3), "history": trainer_state["history"]}
+        metrics = {"validation": micro_macro(Y_va, decision.predict(scores)), "best_epoch": state["best_epoch"],
+                   "epochs_run": state["epoch"], "train_seconds": round(time.time() - started, 3),
+                   "processes": world, "device": str(acc.device), "history": state["history"]}
+        if hasattr(network, "export_options"):
+            net_spec["options"] = network.export_options()
+        network.to("cpu").eval()
         clf = Classifier(featurizer, network, net_spec, space, decision, cfg.model, activation, config, metrics)
-        if out is not None:
+        if out is not None and main:
             clf.save(out / "model")
+        acc.wait_for_everyone()
         return clf

@@ -1,0 +1,135 @@
+"""Frozen-encoder features: encode texts once with a pretrained encoder, cache the vectors.
+
+The text vector is the attention-masked mean of the last hidden states, L2-normalised (the
+sentence-transformers recipe for all-MiniLM-L6-v2). Vectors are cached on disk in an SQLite
+file keyed by a hash of (encoder, max_len, text), so repeated runs and other losses reuse
+them. Optionally TF-IDF features are concatenated (as a sparse linear term of the head).
+This gives CPU users pretrained knowledge in minutes: the encoder runs once per text.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from .featurizers import Featurizer, TfidfFeaturizer, featurizer_from_dict
+from .heads import masked_mean
+from .text import clip
+from .transformer import _auto, position_limit
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("MLTC_CACHE_DIR", Path.home() / ".cache" / "mltc"))
+
+
+class VectorCache:
+    """text hash -> float32 vector, in one SQLite file (safe to interrupt; no pickle)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(str(path))
+        self.db.execute("CREATE TABLE IF NOT EXISTS v (k TEXT PRIMARY KEY, dim INTEGER, data BLOB)")
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for i in range(0, len(keys), 500):
+            chunk = list(keys[i:i + 500])
+            q = f"SELECT k, data FROM v WHERE k IN ({','.join('?' * len(chunk))})"
+            for k, data in self.db.execute(q, chunk):
+                out[k] = np.frombuffer(data, dtype=np.float32)
+        return out
+
+    def put_many(self, items: dict[str, np.ndarray]) -> None:
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO v VALUES (?, ?, ?)",
+                                [(k, int(v.size), v.astype(np.float32).tobytes()) for k, v in items.items()])
+
+
+class FrozenEncoderFeaturizer(Featurizer):
+    kind = "frozen-encoder"
+    input_kind = "dense"
+
+    def __init__(self, encoder: str | None = None, max_len: int = 256, batch_size: int = 32, tfidf: bool | dict = False,
+                 cache_dir: str | None = None, encoder_dir: str | None = None, tfidf_state: dict | None = None,
+                 device: str | None = None) -> None:
+        self.encoder, self.max_len, self.batch_size = encoder, int(max_len), int(batch_size)
+        self.tfidf_options = ({} if tfidf is True else dict(tfidf)) if tfidf else None
+        self.cache_dir = cache_dir
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.tfidf = featurizer_from_dict(tfidf_state) if tfidf_state else None
+        self._model = self._tokenizer = None
+        source = encoder_dir or encoder
+        if source is not None:
+            tf = _auto()
+            self._tokenizer = tf.AutoTokenizer.from_pretrained(source)
+            self._model = tf.AutoModel.from_pretrained(source).eval().to(self.device)
+            self.max_len = min(self.max_len, position_limit(source, self._tokenizer) or self.max_len)
+        self.key_prefix = f"{encoder}|{self.max_len}|mean-l2"
+
+    @property
+    def dim(self) -> int:
+        return int(self._model.config.hidden_size)
+
+    def fit(self, texts: Sequence[str]) -> "FrozenEncoderFeaturizer":
+        if self._model is None:
+            raise ValueError("the frozen-encoder model needs an encoder: a hub id or a local folder")
+        if self.tfidf_options is not None:
+            self.tfidf = TfidfFeaturizer(**self.tfidf_options).fit(texts)
+        return self
+
+    @torch.no_grad()
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        out = []
+        for i in range(0, len(texts), self.batch_size):
+            enc = self._tokenizer(texts[i:i + self.batch_size], truncation=True, max_length=self.max_len,
+                                  padding=True, return_tensors="pt").to(self.device)
+            with torch.autocast(self.device if self.device != "cpu" else "cpu", dtype=torch.bfloat16,
+                                enabled=self.device == "cpu"):
+                h = self._model(**enc).last_hidden_state
+            v = masked_mean(h.float(), enc["attention_mask"].bool())
+            out.append(torch.nn.functional.normalize(v, dim=-1).cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        texts = [clip(t) for t in texts]
+        keys = [hashlib.sha256(f"{self.key_prefix}\x00{t}".encode("utf-8")).hexdigest() for t in texts]
+        cache = VectorCache(Path(self.cache_dir or default_cache_dir()) / "vectors.sqlite") if self.cache_dir != "" else None
+        found = cache.get_many(keys) if cache else {}
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        if missing:
+            fresh = self._embed([texts[i] for i in missing])
+            new = {keys[i]: fresh[j] for j, i in enumerate(missing)}
+            if cache:
+                cache.put_many(new)
+            found.update(new)
+        return np.stack([found[k] for k in keys]).astype(np.float32) if keys else np.zeros((0, self.dim), np.float32)
+
+    def encode(self, texts: Sequence[str]) -> tuple[np.ndarray, Any]:
+        return self.vectors(texts), (self.tfidf.encode(texts) if self.tfidf is not None else None)
+
+    def batch(self, encoded: tuple[np.ndarray, Any], rows: np.ndarray) -> dict[str, torch.Tensor]:
+        dense, sparse = encoded
+        out = {"dense": torch.from_numpy(dense[rows])}
+        if sparse is not None:
+            out.update(self.tfidf.batch(sparse, rows))
+        return out
+
+    @property
+    def input_size(self) -> int:
+        return self.dim
+
+    def network_options(self) -> dict[str, Any]:
+        return {"sparse_size": self.tfidf.input_size if self.tfidf is not None else 0}
+
+    def save_files(self, folder: Path) -> None:
+        self._model.save_pretrained(str(folder / "encoder"), safe_serialization=True)
+        self._tokenizer.save_pretrained(str(folder / "encoder"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "encoder": self.encoder, "max_len": self.max_len, "batch_size": self.batch_size,
+                "encoder_dir": "encoder", "tfidf_state": self.tfidf.to_dict() if self.tfidf is not None else None}
