@@ -11,6 +11,7 @@ $MLTC_DATA_DIR (default ../shared/datasets).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import time
@@ -47,6 +48,7 @@ def main() -> None:
     ap.add_argument("--decision", default="global")
     ap.add_argument("--min-labels", type=int, default=0)
     ap.add_argument("--grid", default=None, help="paper, wide or svm (default: the model's)")
+    ap.add_argument("--report-only", action="store_true", help="rebuild the HTML report from the first seed's results.json")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     data = load_dataset(args.data, args.data_dir)
@@ -56,6 +58,10 @@ def main() -> None:
     if args.grid:
         options["global_grid" if args.decision == "per-label" else "grid"] = args.grid
     out = ROOT / "results" / args.name
+    if args.report_only:
+        summary = json.loads((out / f"seed-{seeds[0]}" / "results.json").read_text())
+        print(compare_report(summary, data, out / "report"))
+        return
     per_seed = []
     started = time.time()
     for seed in seeds:

