@@ -59,8 +59,9 @@ def test_every_loss_trains_the_linear_model(loss, toy):
         clf = train(tr, va, fast(loss=loss, epochs=5))
     assert clf.config["loss"] == loss
     assert len(clf.metrics["history"]) >= 1 and np.isfinite(clf.metrics["history"][-1]["train_loss"])
+    assert clf.config["decision"] == ("zero" if loss == "zlpr" else "global")
     if loss == "zlpr":
-        assert clf.config["decision"] == "global"
+        assert clf.decision.threshold_ == 0.5  # logit 0
 
 
 def test_learns_something_on_reuters_subset(reuters):

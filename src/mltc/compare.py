@@ -33,9 +33,7 @@ SVM_ROWS = {
 def row_config(row: str, base: TrainConfig) -> TrainConfig:
     if row in SVM_ROWS:
         return dataclasses.replace(base, model="svm", featurizer_options={}, decision_options={}, **SVM_ROWS[row])
-    name = canonical_loss_name(row)
-    decision = "zero" if name == "zlpr" and base.decision == "global" else base.decision
-    return dataclasses.replace(base, loss=name, decision=decision)
+    return dataclasses.replace(base, loss=canonical_loss_name(row))
 
 
 def run_compare(data: DatasetSplits, rows: Sequence[str] = DEFAULT_ROWS, base: TrainConfig | None = None,

@@ -8,26 +8,19 @@ frequency 0.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from .examples import DatasetSplits, Example
-from .readers import DataFormatError, decoded_lines
+from .readers import DataFormatError, decoded_lines, json_lines
 
 DOMAINS = ("divorce", "labor", "loan")
 
 
 def read_cail_documents(path: Path) -> list[list[Example]]:
     docs = []
-    for lineno, line in enumerate(decoded_lines(path), 1):
-        if not line.strip():
-            continue
-        try:
-            sentences = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataFormatError(path, lineno, f"invalid JSON: {exc.msg}") from None
+    for lineno, sentences in json_lines(decoded_lines(path), path):
         if not isinstance(sentences, list):
             raise DataFormatError(path, lineno, "each line must be a JSON array of sentence objects")
         doc = []

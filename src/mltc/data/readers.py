@@ -39,6 +39,17 @@ def decoded_lines(path: str | os.PathLike, encoding: str = "utf-8") -> Iterator[
                 ) from None
 
 
+def json_lines(lines: Iterator[str], name: str | os.PathLike) -> Iterator[tuple[int, object]]:
+    """Parse JSON Lines lazily: ``(line number, value)`` for every non-blank line."""
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            yield lineno, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataFormatError(name, lineno, f"invalid JSON: {exc.msg}") from None
+
+
 def split_labels(value: str, sep: str) -> tuple[str, ...]:
     if sep == "":
         raise ValueError("label separator must not be empty")
@@ -101,13 +112,7 @@ def read_jsonl(
 ) -> list[Example]:
     """Read JSON Lines: one object per line, ``{"text": str, "labels": [str, ...]}``."""
     out: list[Example] = []
-    for lineno, line in enumerate(decoded_lines(path), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataFormatError(path, lineno, f"invalid JSON: {exc.msg}") from None
+    for lineno, obj in json_lines(decoded_lines(path), path):
         if not isinstance(obj, dict):
             raise DataFormatError(path, lineno, "each line must be a JSON object")
         text = obj.get(text_field)

@@ -279,26 +279,28 @@ def zlpr_loss(
 class _FusedBalancedLoss(torch.autograd.Function):
     """Forward computes the entry losses and their analytic gradient in one pass.
 
-    For hard targets, with ``s = 2y - 1``, ``a`` the NTR scale (1 or lambda) and
-    ``u = s * a * (z + b)``: ``l = softplus(-u)``, ``p_t = sigmoid(u)``; the entry loss is
-    ``c * (1 - p_t)^gamma * l`` (``c`` = weight * alpha_t * loss_weight / count) and
-    ``dL/dz = -c * s * a * (1 - p_t)^gamma * (gamma * p_t * l + 1 - p_t)``.
+    For {0, 1} targets, with ``s = 2y - 1``, ``a`` the NTR scale (1 for positives, lambda or 1
+    for negatives) and
+    ``v = -s * a * (z + b)``: ``l = softplus(v)``, ``q = 1 - p_t = sigmoid(v)``; the entry loss
+    is ``c * q^gamma * l`` (``c`` = weight * alpha_t * loss_weight / count) and
+    ``dL/dz = c * q^gamma * (gamma * (1 - q) * l + q) * (-s * a)``. Every per-entry factor
+    that depends on y alone is one affine pass in y (targets are 0 or 1).
     """
 
     @staticmethod
-    def forward(ctx, z, y, coef, shift, scale, gamma: float):  # type: ignore[override]
-        sa = torch.where(y > 0, scale[0], -scale[1])  # s * a per entry
-        u = (z + shift).mul_(sa) if shift is not None else z * sa
-        ell = F.softplus(u).sub_(u)  # softplus(-u)
+    def forward(ctx, z, y, coef, shift, scale_neg: float, gamma: float):  # type: ignore[override]
+        # -s*a per entry: -1 where y = 1, +scale_neg where y = 0, in one pass
+        nsa = torch.add(torch.tensor(scale_neg, dtype=z.dtype, device=z.device), y, alpha=-(1.0 + scale_neg))
+        v = (z + shift).mul_(nsa) if shift is not None else z * nsa
+        ell = F.softplus(v)
+        q = torch.sigmoid(v)
         if gamma:
-            p = torch.sigmoid(u)
-            q = torch.rsub(p, 1.0)
             cq = (q * q if gamma == 2.0 else q.pow(gamma)).mul_(coef)
             loss = torch.dot(cq.flatten(), ell.flatten())
-            grad = p.mul_(ell).mul_(gamma).add_(q).mul_(cq).mul_(sa).neg_()
+            grad = torch.addcmul(q, torch.rsub(q, 1.0), ell, value=gamma).mul_(cq).mul_(nsa)
         else:
             loss = torch.dot(coef.flatten(), ell.flatten())
-            grad = torch.sigmoid(u.neg_()).mul_(coef).mul_(sa).neg_()
+            grad = q.mul_(coef).mul_(nsa)
         ctx.save_for_backward(grad)
         return loss
 
@@ -331,20 +333,19 @@ def balanced_loss_fused(
         raise ValueError(f"logits {tuple(logits.shape)} and targets {tuple(targets.shape)} differ in shape")
     dtype = _compute_dtype(logits.dtype)
     z = logits.to(dtype)
-    y = targets.to(device=logits.device)
-    pos = y > 0
+    y = targets.to(device=logits.device, dtype=dtype)
     scale_neg = ntr_lambda if ntr_bias is not None else 1.0
     c_pos = loss_weight / z.numel() * (alpha if focal else 1.0)
     c_neg = loss_weight / z.numel() * ((1.0 - alpha) if focal else 1.0)
     if ntr_bias is not None and ntr_scale_weight:
         c_neg = c_neg / ntr_lambda
-    coef = torch.where(pos, torch.tensor(c_pos, dtype=dtype, device=z.device), torch.tensor(c_neg, dtype=dtype, device=z.device))
+    c_neg_t = torch.tensor(c_neg, dtype=dtype, device=z.device)
+    coef = torch.add(c_neg_t, y, alpha=c_pos - c_neg)  # c_pos where y = 1, c_neg where y = 0
     if weight is not None:
         w = weight.to(device=z.device, dtype=dtype)
-        coef = coef * (w.unsqueeze(0) if w.ndim == 1 else w)
+        coef.mul_(w.unsqueeze(0) if w.ndim == 1 else w)
     shift = None if ntr_bias is None else ntr_bias.to(device=z.device, dtype=dtype)
-    scale = torch.tensor([1.0, scale_neg], dtype=dtype, device=z.device)
-    return _FusedBalancedLoss.apply(z, y, coef, shift, scale, float(gamma) if focal else 0.0)
+    return _FusedBalancedLoss.apply(z, y, coef, shift, float(scale_neg), float(gamma) if focal else 0.0)
 
 
 class _FusedZLPR(torch.autograd.Function):

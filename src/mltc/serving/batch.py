@@ -10,7 +10,7 @@ from typing import Iterable, Iterator
 
 from tqdm.auto import tqdm
 
-from ..data.readers import DataFormatError, decoded_lines
+from ..data.readers import DataFormatError, decoded_lines, json_lines
 
 
 def _stdin_lines() -> Iterator[str]:
@@ -29,13 +29,7 @@ def iter_input_texts(path: str, fmt: str = "text", text_column: str = "text") ->
         for line in lines:
             yield line.rstrip("\r\n")
     elif fmt == "jsonl":
-        for lineno, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataFormatError(name, lineno, f"invalid JSON: {exc.msg}") from None
+        for lineno, obj in json_lines(lines, name):
             text = obj.get("text") if isinstance(obj, dict) else obj if isinstance(obj, str) else None
             if not isinstance(text, str):
                 raise DataFormatError(name, lineno, "expected an object with a string 'text' (or a JSON string)")

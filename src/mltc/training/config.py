@@ -23,7 +23,7 @@ class TrainConfig:
     loss: str = "db"
     loss_preset: str = "reuters"
     loss_options: dict[str, Any] = field(default_factory=dict)
-    decision: str = "global"
+    decision: str | None = None  # global, per-label, top-k, zero, fixed (None: zero for ZLPR, else global)
     decision_options: dict[str, Any] = field(default_factory=dict)
     featurizer_options: dict[str, Any] = field(default_factory=dict)
     network_options: dict[str, Any] = field(default_factory=dict)
@@ -63,6 +63,8 @@ class TrainConfig:
     def resolved(self, defaults: dict[str, Any]) -> "TrainConfig":
         """A copy with ``None`` fields filled from a model's defaults."""
         d = self.to_dict()
+        if d["decision"] is None:
+            d["decision"] = "zero" if str(d["loss"]).lower() == "zlpr" else "global"
         for k, v in defaults.items():
             if k == "decision_options":  # the model's grid for its global threshold
                 if d["decision"] == "global":

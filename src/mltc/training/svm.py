@@ -8,6 +8,7 @@ fitted hyperplanes are stored in the same sparse linear network as ``tfidf-linea
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from pathlib import Path
@@ -34,6 +35,7 @@ def fit_svm(train: Sequence[Example], validation: Sequence[Example], config: Tra
             out_dir: str | Path | None = None, labels: Sequence[str] | None = None) -> Classifier:
     """Train the SVM baseline; ``config.decision`` is ``'zero'`` or ``'global'``."""
     cfg = config or TrainConfig(model="svm", decision="zero")
+    cfg = dataclasses.replace(cfg, decision=cfg.decision or "global")
     started = time.time()
     space = LabelSpace(labels).fit(e.labels for e in train)
     featurizer = TfidfFeaturizer(**{**SVM_TFIDF, **cfg.featurizer_options}).fit([e.text for e in train])
