@@ -71,7 +71,7 @@ def wait_up(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
     end = time.time() + timeout
     while time.time() < end:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stdout.read() if proc.stdout else ''}")
+            raise RuntimeError(f"server exited with code {proc.returncode}")
         try:
             httpx.post(url + "/v1/predict", json={"texts": ["warm up"]}, timeout=5)
             return
@@ -167,18 +167,20 @@ def main() -> None:
     (tmp / "train.json").write_text(_json.dumps({"texts": [e.text for e in data.train], "labels": [list(e.labels) for e in data.train]}))
     (tmp / "sk_app.py").write_text(SKLEARN_APP)
     servers = {
-        "mltc": [sys.executable, "-m", "mltc.cli.main", "serve", str(model), "--port"],
+        "mltc": [sys.executable, "-m", "mltc.cli.main", "serve", str(model), "--log-level", "warning", "--port"],
         "sklearn+fastapi": [sys.executable, str(tmp / "sk_app.py"), str(tmp / "train.json")],
     }
     for name, cmd in servers.items():
         port = free_port()
-        proc = subprocess.Popen(cmd + [str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        server_log = open(tmp / f"{name}.log", "w")
+        proc = subprocess.Popen(cmd + [str(port)], stdout=server_log, stderr=subprocess.STDOUT, text=True)
         try:
             wait_up(f"http://127.0.0.1:{port}", proc)
             res = load_test(f"http://127.0.0.1:{port}", texts, args.concurrency, args.seconds)
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+            server_log.close()
         results.setdefault("server", {})[name] = {**res, "concurrency": args.concurrency, "seconds": args.seconds}
         print("server", name, res, flush=True)
 

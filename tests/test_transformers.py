@@ -303,3 +303,10 @@ def test_real_minilm_offline_matches_sentence_transformers(tmp_path, monkeypatch
     assert ours.shape == (3, 384) and cos.min() > 0.999  # bf16 autocast on our side
     sims = ours @ ours.T
     assert sims[0, 1] > sims[0, 2]  # oil/bank closer to each other than to "wheat": real semantics
+
+
+def test_launcher_mixed_precision_is_honoured(tiny_bert, toy_data, monkeypatch):
+    tr, va = toy_data
+    monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "fp16")  # as `accelerate launch --mixed_precision fp16` sets
+    with pytest.raises(ValueError, match="fp16 needs a GPU"):
+        train(tr, va, tcfg(tiny_bert, epochs=1, device="cpu"))

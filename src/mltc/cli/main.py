@@ -345,6 +345,8 @@ def compare(rows, out, save_models, progress, report, config_file, **kw):
 @click.option("--max-text-chars", default=100_000, show_default=True, help="Most characters in one text.")
 @click.option("--max-body-bytes", default=8 * 1024 * 1024, show_default=True, help="Largest request body.")
 @click.option("--batch-window-ms", default=2.0, show_default=True, help="Server-side batching window (0: off).")
+@click.option("--log-level", default="info", show_default=True,
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]), help="uvicorn log level (info logs every request).")
 def serve(model_dir, host, port, **limits):
     """Serve a saved model over HTTP (FastAPI + uvicorn): POST /v1/predict, GET /v1/labels, /v1/model, /healthz."""
     from ..serving.app import serve as run_server

@@ -293,11 +293,12 @@ class _FusedBalancedLoss(torch.autograd.Function):
         nsa = torch.add(torch.tensor(scale_neg, dtype=z.dtype, device=z.device), y, alpha=-(1.0 + scale_neg))
         v = (z + shift).mul_(nsa) if shift is not None else z * nsa
         ell = F.softplus(v)
-        q = torch.sigmoid(v)
+        q = v.sigmoid_()  # v is not needed any more: reuse its memory (fewer large temporaries)
         if gamma:
             cq = (q * q if gamma == 2.0 else q.pow(gamma)).mul_(coef)
             loss = torch.dot(cq.flatten(), ell.flatten())
-            grad = torch.addcmul(q, torch.rsub(q, 1.0), ell, value=gamma).mul_(cq).mul_(nsa)
+            # gamma * (1 - q) * l + q  ==  q - gamma * l * q + gamma * l
+            grad = torch.addcmul(q, ell, q, value=-gamma).add_(ell, alpha=gamma).mul_(cq).mul_(nsa)
         else:
             loss = torch.dot(coef.flatten(), ell.flatten())
             grad = q.mul_(coef).mul_(nsa)

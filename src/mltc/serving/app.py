@@ -162,11 +162,11 @@ def openapi_schema(**limits: Any) -> dict[str, Any]:
     return create_app(None, **limits).openapi()
 
 
-def serve(model_dir: str, host: str = "127.0.0.1", port: int = 8000, **limits: Any) -> None:
+def serve(model_dir: str, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info", **limits: Any) -> None:
     """Load a model folder and serve it with uvicorn (loopback by default)."""
     import uvicorn
 
     from ..classifier import load
 
     app = create_app(load(model_dir), **limits)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level=log_level)

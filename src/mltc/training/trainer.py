@@ -11,8 +11,10 @@ gradients are averaged, and only the main process writes files.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
+import os
 import time
 import warnings
 from contextlib import nullcontext
@@ -93,6 +95,9 @@ class Trainer:
             resume: bool = False, labels: Sequence[str] | None = None) -> Classifier:
         spec = model_spec(self.config.model)
         cfg = self.config.resolved(spec.training)
+        launched = os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
+        if cfg.precision == "no" and launched in ("bf16", "fp16"):  # `accelerate launch --mixed_precision ...`
+            cfg = dataclasses.replace(cfg, precision=launched)
         check_training_data(train, validation)
         if cfg.grad_accum < 1:
             raise ValueError("grad_accum must be at least 1")
