@@ -30,6 +30,15 @@ REPORT_OPTION = click.option("--report", type=click.Path(file_okay=False),
                              help="Also write a self-contained HTML report with PNG/SVG figures into this folder.")
 
 
+DATA_KEYS = ("data_name", "data_dir", "train_file", "val_file", "test_file", "file_format", "text_column",
+             "label_column", "label_sep")
+
+
+def pop_data_options(kw: dict) -> dict:
+    """Split the data options off a command's keyword arguments."""
+    return {k: kw.pop(k) for k in DATA_KEYS if k in kw}
+
+
 def data_options(f):
     for opt in reversed(DATA_OPTIONS):
         f = opt(f)
@@ -195,8 +204,7 @@ def train(out, resume, progress, fine_grained, level_names, config_file, **kw):
     from ..io import write_json
     from ..report.tables import format_evaluation
     from ..training import train as run_train
-    data_kw = {k: kw.pop(k) for k in list(kw) if k in ("data_name", "data_dir", "train_file", "val_file", "test_file",
-                                                        "file_format", "text_column", "label_column", "label_sep")}
+    data_kw = pop_data_options(kw)
     if fine_grained:
         return _train_graded(data_kw, level_names, out, build_config(config_file, **kw))
     data = load_data(**data_kw)
@@ -320,8 +328,7 @@ def compare(rows, out, save_models, progress, report, config_file, **kw):
     """Train a grid of losses and write the paper's Table 2 and 3 (Markdown, CSV, JSON)."""
     from ..compare import DEFAULT_ROWS, run_compare
     from ..report.tables import markdown_table2, markdown_table3
-    data_kw = {k: kw.pop(k) for k in list(kw) if k in ("data_name", "data_dir", "train_file", "val_file", "test_file",
-                                                        "file_format", "text_column", "label_column", "label_sep")}
+    data_kw = pop_data_options(kw)
     data = load_data(**data_kw)
     base = build_config(config_file, **kw)
     row_list = [r.strip() for r in rows.split(",") if r.strip()] if rows else list(DEFAULT_ROWS)
