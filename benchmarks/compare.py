@@ -4,7 +4,7 @@
     python benchmarks/compare.py --data reuters21578 --name reuters-per-label --decision per-label --min-labels 1
 
 Writes benchmarks/results/<name>/seed-<s>/{table2,table3}.{md,csv}, results.json,
-benchmarks/results/<name>/summary.{md,json} and the first seed's HTML report in
+benchmarks/results/<name>/summary.{md,json} and, with --report, the first seed's HTML report in
 benchmarks/results/<name>/report/. Data sets are read from --data-dir or
 $MLTC_DATA_DIR (default ../shared/datasets).
 """
@@ -48,6 +48,7 @@ def main() -> None:
     ap.add_argument("--decision", default="global")
     ap.add_argument("--min-labels", type=int, default=0)
     ap.add_argument("--grid", default=None, help="paper, wide or svm (default: the model's)")
+    ap.add_argument("--report", action="store_true", help="also write the first seed's HTML report (figures embedded)")
     ap.add_argument("--report-only", action="store_true", help="rebuild the HTML report from the first seed's results.json")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
@@ -67,7 +68,7 @@ def main() -> None:
     for seed in seeds:
         base = TrainConfig(model=args.model, decision=args.decision, decision_options=dict(options), seed=seed)
         summary = run_compare(data, rows, base, out / f"seed-{seed}")
-        if not per_seed:  # the HTML report (figures embedded) of the first seed
+        if args.report and not per_seed:  # the HTML report (figures embedded) of the first seed
             compare_report(summary, data, out / "report")
         per_seed.append(summary)
         print(f"seed {seed}: {summary['total_seconds']:.0f}s", flush=True)
@@ -89,7 +90,8 @@ def main() -> None:
             "machine": f"{platform.machine()}, {os.cpu_count()} cores",
             "wall_seconds": round(time.time() - started, 1),
             "command": "python benchmarks/compare.py " + " ".join(
-                f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if v not in (None, 0) and k != "data_dir")}
+                f"--{k.replace('_', '-')}" + ("" if v is True else f" {v}") for k, v in vars(args).items()
+                if v not in (None, 0, False) and k != "data_dir")}
     write_json(out / "summary.json", {"meta": meta, "rows": agg})
     md = [f"# {args.data}: {args.model}, decision {args.decision} {options or ''}, seeds {args.seeds}", "",
           f"Command: `{meta['command']}`  ", f"Machine: {meta['machine']}, torch {torch.__version__}; "

@@ -310,3 +310,34 @@ def test_launcher_mixed_precision_is_honoured(tiny_bert, toy_data, monkeypatch):
     monkeypatch.setenv("ACCELERATE_MIXED_PRECISION", "fp16")  # as `accelerate launch --mixed_precision fp16` sets
     with pytest.raises(ValueError, match="fp16 needs a GPU"):
         train(tr, va, tcfg(tiny_bert, epochs=1, device="cpu"))
+
+
+@pytest.mark.parametrize("arch", ["albert", "roberta", "distilbert"])
+def test_other_encoder_architectures(arch, tiny_bert, toy_data, tmp_path, monkeypatch):
+    """ALBERT, RoBERTa and DistilBERT encoders train, save and reload offline the same way."""
+    import shutil
+    from transformers import AlbertConfig, AlbertModel, DistilBertConfig, DistilBertModel, RobertaConfig, RobertaModel
+    folder = tmp_path / arch
+    shutil.copytree(tiny_bert, folder)  # reuse the BERT tokenizer files
+    (folder / "config.json").unlink()
+    (folder / "model.safetensors").unlink()
+    vocab = 5 + len(WORDS)
+    torch.manual_seed(0)
+    if arch == "albert":
+        model = AlbertModel(AlbertConfig(vocab_size=vocab, embedding_size=16, hidden_size=32, num_hidden_layers=1,
+                                         num_attention_heads=2, intermediate_size=64, max_position_embeddings=64))
+    elif arch == "roberta":
+        model = RobertaModel(RobertaConfig(vocab_size=vocab, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                           intermediate_size=64, max_position_embeddings=80, pad_token_id=0))
+    else:
+        model = DistilBertModel(DistilBertConfig(vocab_size=vocab, dim=32, n_layers=1, n_heads=2, hidden_dim=64,
+                                                 max_position_embeddings=64))
+    model.save_pretrained(str(folder))
+    tr, va = toy_data
+    cfg = tcfg(str(folder), epochs=1, featurizer_options={"max_len": 48}, network_options={"head": "attention"})
+    clf = train(tr, va, cfg, out_dir=tmp_path / "run")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    again = mltc.load(tmp_path / "run")
+    assert json.loads((tmp_path / "run" / "model" / "mltc.json").read_text())["network"]["options"]["encoder_config"]["model_type"] == arch
+    texts = [e.text for e in va]
+    assert np.allclose(again.scores(texts), clf.scores(texts), atol=1e-6)
