@@ -250,7 +250,7 @@ def test_fine_grained_train_predict_reload(model, tmp_path, tiny_bert):
 
 # ------------------------------------------------------------------------ two processes
 DIST_SCRIPT = r"""
-import hashlib, json, sys, warnings
+import hashlib, json, os, sys, warnings
 warnings.simplefilter("ignore")
 import torch
 from mltc.data import load_dataset
@@ -260,7 +260,8 @@ cfg = TrainConfig(model="textcnn", loss="db", epochs=2, batch_size=32, seed=5, l
                   network_options={"dim": 16, "filters": 8, "dropout": 0.0}, featurizer_options={"max_len": 48})
 clf = train(d.train[:256], d.validation[:64], cfg, out_dir=sys.argv[2], labels=d.labels)
 flat = torch.cat([p.detach().flatten() for p in clf.network.parameters()])
-print("PARAMS", clf.metrics["processes"], hashlib.sha256(flat.numpy().tobytes()).hexdigest(), flush=True)
+line = f"PARAMS {clf.metrics['processes']} {hashlib.sha256(flat.numpy().tobytes()).hexdigest()}\n"
+os.write(1, line.encode())  # one write of a short line is atomic on a pipe: the two ranks' lines never interleave
 """
 
 
