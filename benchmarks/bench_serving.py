@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import os
 import platform
-import resource
 import socket
 import subprocess
 import sys

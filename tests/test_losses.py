@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from mltc.losses import (LOSS_NAMES, PRESETS, BalancedLoss, balanced_loss, binary_cross_entropy,
-                         class_balanced_weights, estimate_db_mu, focal_factor, loss_config, make_loss,
+                         class_balanced_weights, estimate_db_mu, loss_config, make_loss,
                          negative_tolerant_bias, rebalanced_weights, zlpr_loss)
 
 FREQ = torch.tensor([50.0, 10.0, 3.0, 1.0])

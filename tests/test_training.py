@@ -31,7 +31,6 @@ def fast(model="tfidf-linear", loss="bce", **kw):
 @pytest.mark.parametrize("model", sorted(m for m in MODELS if m not in ENCODER_MODELS))
 def test_every_model_trains_saves_and_reloads(model, toy, tmp_path):
     tr, va = toy
-    feat = {"vocab": None}
     cfg = fast(model, "db", featurizer_options={"min_count": 1} if model in ("textcnn", "bilstm-attention") else {})
     if model == "tfidf-mlp":
         cfg.network_options = {"hidden_size": 16}

@@ -35,6 +35,18 @@ FORMAT_VERSION = 1
 ACTIVATIONS = ("sigmoid", "identity")
 
 
+def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Lists of up to ``size`` consecutive items, read lazily."""
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def build_network(spec: dict[str, Any]) -> nn.Module:
     cls = NETWORKS.get(spec["class"])
     if cls is None:
@@ -123,10 +135,15 @@ class Classifier:
         ``'none'``.
         """
         s = self.scores(texts, batch_size)
-        pred = self.decide(s, threshold, top_k)
+        return self.format_predictions(s, self.decide(s, threshold, top_k), return_scores)
+
+    def format_predictions(self, scores: np.ndarray, pred: np.ndarray, return_scores: str = "predicted") -> list[dict[str, Any]]:
+        """Result dicts from scores and boolean predictions (shared by the API, the CLI and the server)."""
+        if return_scores not in ("predicted", "all", "none"):
+            raise ValueError(f"return_scores must be 'predicted', 'all' or 'none', got {return_scores!r}")
         names = self.label_space.labels
         out = []
-        for row_s, row_p in zip(s, pred):
+        for row_s, row_p in zip(scores, pred):
             idx = np.flatnonzero(row_p)
             idx = idx[np.argsort(-row_s[idx], kind="stable")]
             item: dict[str, Any] = {"labels": [names[j] for j in idx]}
@@ -139,13 +156,7 @@ class Classifier:
 
     def predict_stream(self, texts: Iterable[str], batch_size: int = 256, **options: Any) -> Iterator[dict[str, Any]]:
         """Predict an iterable of any length in batches, holding one batch in memory."""
-        chunk: list[str] = []
-        for t in texts:
-            chunk.append(t)
-            if len(chunk) == batch_size:
-                yield from self.predict(chunk, batch_size=batch_size, **options)
-                chunk = []
-        if chunk:
+        for chunk in batched(texts, batch_size):
             yield from self.predict(chunk, batch_size=batch_size, **options)
 
     # ------------------------------------------------------------- evaluation

@@ -19,14 +19,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .classifier import build_network
+from .classifier import batched, build_network
 from .data.readers import DataFormatError, decoded_lines
 from .io import atomic_directory, read_json, write_json
 from .metrics.classification import prf_from_counts
 from .models.featurizers import featurizer_from_dict
-from .models.registry import ENCODER_MODELS, model_spec
+from .models.registry import model_spec
 from .training.config import TrainConfig
 from .training.optim import TrainingOptimizer, linear_schedule
+from .training.trainer import build_model_parts
 
 FORMAT = "mltc-fine-grained"
 
@@ -127,13 +128,7 @@ class GradedClassifier:
                 for i in range(len(P))]
 
     def predict_stream(self, texts, batch_size: int = 256, **options):
-        chunk: list[str] = []
-        for t in texts:
-            chunk.append(t)
-            if len(chunk) == batch_size:
-                yield from self.predict(chunk, batch_size)
-                chunk = []
-        if chunk:
+        for chunk in batched(texts, batch_size):
             yield from self.predict(chunk, batch_size)
 
     def evaluate(self, examples: Sequence[GradedExample], **_) -> dict[str, Any]:
@@ -181,18 +176,10 @@ def train_graded(train: Sequence[GradedExample], validation: Sequence[GradedExam
     K = len(aspects)
     L = len(level_names) if level_names else 1 + max(max(e.levels) for e in list(train) + list(validation))
     levels = list(level_names) if level_names else [str(i) for i in range(L)]
-    f_opts = {**spec.featurizer_options, **cfg.featurizer_options}
-    n_opts = {**spec.network_options, **cfg.network_options}
-    if cfg.model in ENCODER_MODELS:
-        f_opts["encoder"] = cfg.encoder
-        if cfg.model == "transformer":
-            n_opts["encoder"] = cfg.encoder
-    featurizer = spec.featurizer(**f_opts).fit([e.text for e in train])
+    featurizer, net_spec = build_model_parts(spec, cfg, [e.text for e in train], K * L)
     X_tr, X_va = featurizer.encode([e.text for e in train]), featurizer.encode([e.text for e in validation])
     G_tr = torch.tensor([e.levels for e in train], dtype=torch.long)
     G_va = np.array([e.levels for e in validation])
-    net_spec = {"class": spec.network.__name__, "input_size": featurizer.input_size, "num_labels": K * L,
-                "options": {**n_opts, **featurizer.network_options()}}
     network = build_network(net_spec)
     total = math.ceil(len(train) / cfg.batch_size) * cfg.epochs
     optimizer = TrainingOptimizer(network, cfg.lr, cfg.weight_decay,

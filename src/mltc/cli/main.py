@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -335,7 +334,7 @@ def compare(rows, out, save_models, progress, report, config_file, **kw):
     summary = run_compare(data, row_list, base, out, save_models=save_models, progress=progress)
     click.echo(f"Table 2 ({data.name}, {base.model}, seed {base.seed}): micro/macro-F1 by label group\n")
     click.echo(markdown_table2(summary["table2"]))
-    click.echo(f"\nTable 3: by number of gold labels per text\n")
+    click.echo("\nTable 3: by number of gold labels per text\n")
     click.echo(markdown_table3(summary["table3"]))
     click.echo(f"\ntotal {summary['total_seconds']:.0f}s; written to {out}/")
     if report:

@@ -141,17 +141,7 @@ def create_app(clf, max_texts: int = DEFAULT_LIMITS["max_texts"], max_text_chars
         if req.top_k is not None and req.top_k > num_labels:
             return JSONResponse({"detail": f"top_k must be at most {num_labels}, the number of labels"}, status_code=422)
         scores = await batcher.submit(req.texts)
-        pred = clf.decide(scores, req.threshold, req.top_k)
-        names = clf.label_space.labels
-        out = []
-        for row_s, row_p in zip(scores, pred):
-            idx = sorted(row_p.nonzero()[0], key=lambda j: -row_s[j])
-            item = {"labels": [names[j] for j in idx]}
-            if req.return_scores == "predicted":
-                item["scores"] = {names[j]: round(float(row_s[j]), 6) for j in idx}
-            elif req.return_scores == "all":
-                item["scores"] = {names[j]: round(float(row_s[j]), 6) for j in range(num_labels)}
-            out.append(item)
+        out = clf.format_predictions(scores, clf.decide(scores, req.threshold, req.top_k), req.return_scores)
         return PredictResponse(model=clf.model_name, predictions=out)
 
     return app

@@ -81,6 +81,28 @@ def autocast(device: torch.device, precision: str):
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
 
 
+def build_model_parts(spec, cfg: TrainConfig, train_texts: Sequence[str], num_outputs: int) -> tuple[Any, dict[str, Any]]:
+    """Fit the model's featurizer on the training texts and describe its network (class, sizes, options).
+
+    The model defaults are merged under the config's options; encoder models get ``encoder``
+    (and eager attention when the gradient penalty needs double backward).
+    """
+    f_opts = {**spec.featurizer_options, **cfg.featurizer_options}
+    n_opts = {**spec.network_options, **cfg.network_options}
+    if cfg.model in ENCODER_MODELS:
+        if not cfg.encoder:
+            raise ValueError(f"model {cfg.model!r} needs an encoder: a hub id or a local folder (--encoder)")
+        f_opts["encoder"] = cfg.encoder
+        if cfg.model == "transformer":
+            n_opts["encoder"] = cfg.encoder
+            if cfg.gp_epsilon > 0:  # double backward through attention
+                n_opts["attn_implementation"] = "eager"
+    featurizer = spec.featurizer(**f_opts).fit(train_texts)
+    net_spec = {"class": spec.network.__name__, "input_size": featurizer.input_size, "num_labels": num_outputs,
+                "options": {**n_opts, **featurizer.network_options()}}
+    return featurizer, net_spec
+
+
 class Trainer:
     """Train a :class:`~mltc.classifier.Classifier` from examples.
 
@@ -107,17 +129,7 @@ class Trainer:
         out = Path(out_dir) if out_dir else None
 
         space = LabelSpace(labels).fit(e.labels for e in train)
-        f_opts = {**spec.featurizer_options, **cfg.featurizer_options}
-        n_opts = {**spec.network_options, **cfg.network_options}
-        if cfg.model in ENCODER_MODELS:
-            if not cfg.encoder:
-                raise ValueError(f"model {cfg.model!r} needs an encoder: a hub id or a local folder (--encoder)")
-            f_opts["encoder"] = cfg.encoder
-            if cfg.model == "transformer":
-                n_opts["encoder"] = cfg.encoder
-                if cfg.gp_epsilon > 0:  # double backward through attention
-                    n_opts["attn_implementation"] = "eager"
-        featurizer = spec.featurizer(**f_opts).fit([e.text for e in train])
+        featurizer, net_spec = build_model_parts(spec, cfg, [e.text for e in train], space.num_labels)
         X_tr, X_va = featurizer.encode([e.text for e in train]), featurizer.encode([e.text for e in validation])
         Y_tr = torch.from_numpy(space.encode(e.labels for e in train).Y.astype(np.float32))
         val_enc = space.encode(e.labels for e in validation)
@@ -126,8 +138,6 @@ class Trainer:
                           f"{dict(val_enc.unseen)}", UserWarning, stacklevel=2)
         Y_va = val_enc.Y
 
-        net_spec = {"class": spec.network.__name__, "input_size": featurizer.input_size, "num_labels": space.num_labels,
-                    "options": {**n_opts, **featurizer.network_options()}}
         network = build_network(net_spec)
         if hasattr(network, "output_bias"):
             with torch.no_grad():
