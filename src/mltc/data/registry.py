@@ -14,16 +14,17 @@ from .cail import load_cail
 from .examples import DatasetSplits
 from .goemotions import load_goemotions
 from .readers import read_file
-from .reuters import load_reuters
+from .reuters import load_reuters, load_reuters_all
 
 DATASETS: dict[str, Callable[[Path], DatasetSplits]] = {
     "reuters21578": load_reuters,
+    "reuters21578-all": load_reuters_all,
     "goemotions": load_goemotions,
     "cail2019-divorce": partial(load_cail, domain="divorce"),
     "cail2019-labor": partial(load_cail, domain="labor"),
     "cail2019-loan": partial(load_cail, domain="loan"),
 }
-ALIASES = {"reuters": "reuters21578", "go_emotions": "goemotions"}
+ALIASES = {"reuters": "reuters21578", "reuters-all": "reuters21578-all", "go_emotions": "goemotions"}
 
 
 def data_dir(explicit: str | os.PathLike | None = None) -> Path:
