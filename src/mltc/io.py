@@ -116,3 +116,11 @@ def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def summarize_names(names, limit: int = 10) -> str:
+    """``'347 (a, b, ... the first ten ...)'``: a count and the first names, for messages about many labels."""
+    names = sorted(str(n) for n in names)
+    shown = ", ".join(names[:limit])
+    more = f", ... {len(names) - limit} more" if len(names) > limit else ""
+    return f"{len(names)} ({shown}{more})"

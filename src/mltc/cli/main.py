@@ -135,13 +135,17 @@ def datasets_download(name, data_dir, url, sha256, force):
 
 # ------------------------------------------------------------------------------ train
 TRAIN_FLAGS = ["model", "loss", "loss_preset", "decision", "epochs", "batch_size", "lr", "weight_decay", "patience",
-               "seed", "warmup_ratio", "schedule", "rdrop_alpha", "fgm_epsilon", "gp_epsilon"]
+               "seed", "warmup_ratio", "schedule", "rdrop_alpha", "fgm_epsilon", "gp_epsilon", "threads", "cv_folds",
+               "cv_objective", "optimizer"]
 
 
-def build_config(config_file, min_labels=None, threshold_grid=None, head=None, pooling=None, max_len=None, **flags):
+def build_config(config_file, min_labels=None, threshold_grid=None, head=None, pooling=None, max_len=None, reg_c=None,
+                 **flags):
     from ..training import TrainConfig, read_config_file
     d: dict[str, Any] = read_config_file(config_file) if config_file else {}
     d.update({k: v for k, v in flags.items() if v is not None})
+    if reg_c is not None:
+        d["solver_options"] = {**(d.get("solver_options") or {}), "C": reg_c}
     net = dict(d.get("network_options") or {})
     if head:
         net["head"] = head
@@ -165,10 +169,22 @@ def build_config(config_file, min_labels=None, threshold_grid=None, head=None, p
 def train_options(f):
     opts = [
         click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True), help="YAML/TOML/JSON config (flags override it)."),
-        click.option("--model", help="tfidf-linear (default), tfidf-mlp, embedding-bag, textcnn, bilstm-attention, svm."),
-        click.option("--loss", help="bce, fl, cb, r-fl, ntr-fl, db-0fl, cb-ntr, db (default), zlpr."),
+        click.option("--model", help="tfidf-linear (default), tfidf-mlp, embedding-bag, textcnn, bilstm-attention, svm, "
+                                     "transformer, frozen-encoder."),
+        click.option("--loss", help="bce, fl, cb, r-fl, ntr-fl, db-0fl, cb-ntr, db, zlpr (default: bce for tfidf-linear, "
+                                    "db for the neural models)."),
         click.option("--loss-preset", type=click.Choice(["reuters", "pubmed"]), help="Loss constants (default reuters)."),
-        click.option("--decision", type=click.Choice(["global", "per-label", "top-k", "zero", "fixed"]), help="Decision fitted on validation (default global)."),
+        click.option("--decision", type=click.Choice(["auto", "cv", "global", "per-label", "top-k", "zero", "fixed"]),
+                     help="auto (tfidf-linear's default: the best on validation of global, per-label and cv), cv "
+                          "(per-label thresholds cross-validated on the training texts), global (the neural models' "
+                          "default), per-label, top-k, zero, fixed."),
+        click.option("--optimizer", type=click.Choice(["lbfgs", "sgd", "adamw", "adagrad"]),
+                     help="lbfgs: full-batch fitter (tfidf-linear's default); the others train minibatch epochs."),
+        click.option("--C", "reg_c", type=float, help="tfidf-linear (lbfgs): inverse L2 strength, loss sum + ||w||^2/(2C)."),
+        click.option("--cv-folds", type=int, help="tfidf-linear: folds for cross-validated thresholds (default 3; 0: none)."),
+        click.option("--cv-objective", type=click.Choice(["micro+macro", "f1"]),
+                     help="cv thresholds: micro+macro (default) or f1 (SCut with the FBR fallback)."),
+        click.option("--threads", type=int, help="CPU threads for torch (default: all cores)."),
         click.option("--min-labels", type=int, help="Decision: give every text at least this many labels (top scores)."),
         click.option("--threshold-grid", help="Decision grid: paper (0.40..0.60), wide (0.01..0.99), svm, or comma-separated values."),
         click.option("--epochs", type=int), click.option("--batch-size", type=int), click.option("--lr", type=float),

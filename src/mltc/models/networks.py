@@ -128,3 +128,54 @@ class DenseLinear(nn.Module):
 
     def output_bias(self) -> nn.Parameter:
         return self.mlp[-1].bias if isinstance(self.mlp, nn.Sequential) else self.mlp.bias
+
+
+class SparseWeightLinear(nn.Module):
+    """A linear model whose weight matrix (features x labels) is stored sparse (CSR).
+
+    Used for fitted one-vs-rest models with many labels, where most weights are pruned to
+    zero: memory and file size grow with the non-zeros, not with features x labels. It is
+    an inference module (the linear fitter produces its weights; nothing trains it).
+    """
+
+    def __init__(self, input_size: int, num_labels: int, nnz: int = 0) -> None:
+        super().__init__()
+        self.input_size, self.num_labels = int(input_size), int(num_labels)
+        self.register_buffer("indptr", torch.zeros(self.input_size + 1, dtype=torch.int64))
+        self.register_buffer("indices", torch.zeros(int(nnz), dtype=torch.int64))
+        self.register_buffer("data", torch.zeros(int(nnz), dtype=torch.float32))
+        self.bias = nn.Parameter(torch.zeros(self.num_labels), requires_grad=False)
+        self._csr = None
+
+    def load_csr(self, indptr, indices, data, bias) -> None:
+        with torch.no_grad():
+            self.indptr.copy_(torch.as_tensor(indptr, dtype=torch.int64))
+            self.indices.copy_(torch.as_tensor(indices, dtype=torch.int64))
+            self.data.copy_(torch.as_tensor(data, dtype=torch.float32))
+            self.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+        self._csr = None
+
+    def _load_from_state_dict(self, *args, **kwargs):  # weights replaced: rebuild the scipy view
+        self._csr = None
+        return super()._load_from_state_dict(*args, **kwargs)
+
+    def weight_matrix(self):
+        """The weights as a ``scipy.sparse.csr_matrix`` (features x labels)."""
+        import scipy.sparse as sp
+        if self._csr is None:
+            self._csr = sp.csr_matrix((self.data.numpy(), self.indices.numpy(), self.indptr.numpy()),
+                                      shape=(self.input_size, self.num_labels))
+        return self._csr
+
+    def forward(self, ids: torch.Tensor, offsets: torch.Tensor, weights: torch.Tensor | None = None, **_) -> torch.Tensor:
+        import numpy as np
+        import scipy.sparse as sp
+        ids_np = ids.cpu().numpy()
+        indptr = np.append(offsets.cpu().numpy(), len(ids_np))
+        vals = weights.cpu().numpy() if weights is not None else np.ones(len(ids_np), np.float32)
+        X = sp.csr_matrix((vals, ids_np, indptr), shape=(len(indptr) - 1, self.input_size))
+        out = np.asarray((X @ self.weight_matrix()).todense(), dtype=np.float32)
+        return torch.from_numpy(out) + self.bias
+
+    def output_bias(self) -> nn.Parameter:
+        return self.bias

@@ -11,7 +11,7 @@ from torch import nn
 
 from .featurizers import Featurizer, HashedNgramFeaturizer, TfidfFeaturizer, VocabFeaturizer
 from .frozen import FrozenEncoderFeaturizer
-from .networks import BiLSTMAttention, DenseLinear, FastText, SparseLinear, TextCNN
+from .networks import BiLSTMAttention, DenseLinear, FastText, SparseLinear, SparseWeightLinear, TextCNN
 from .transformer import TransformerClassifier, TransformerTokenizer
 
 
@@ -49,7 +49,7 @@ MODELS: dict[str, ModelSpec] = {
                                 {"optimizer": "adamw", "lr": 3e-3, "batch_size": 32, "epochs": 60, "weight_decay": 0.0,
                                  "decision_options": {"grid": "wide"}}),
 }
-NETWORKS = {cls.__name__: cls for cls in (SparseLinear, FastText, TextCNN, BiLSTMAttention, DenseLinear,
+NETWORKS = {cls.__name__: cls for cls in (SparseLinear, SparseWeightLinear, FastText, TextCNN, BiLSTMAttention, DenseLinear,
                                           TransformerClassifier)}
 #: models whose featurizer and network both take the ``encoder`` option
 ENCODER_MODELS = ("transformer", "frozen-encoder")

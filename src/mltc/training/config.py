@@ -20,17 +20,17 @@ class TrainConfig:
 
     model: str = "tfidf-linear"
     encoder: str | None = None  # hub id or local folder, for transformer / frozen-encoder models
-    loss: str = "db"
+    loss: str | None = None  # None: the fitter's default (linear: see LINEAR_DEFAULT_LOSS; neural: db)
     loss_preset: str = "reuters"
     loss_options: dict[str, Any] = field(default_factory=dict)
-    decision: str | None = None  # global, per-label, top-k, zero, fixed (None: zero for ZLPR, else global)
+    decision: str | None = None  # auto, cv, global, per-label, top-k, zero, fixed (None: the fitter's default)
     decision_options: dict[str, Any] = field(default_factory=dict)
     featurizer_options: dict[str, Any] = field(default_factory=dict)
     network_options: dict[str, Any] = field(default_factory=dict)
     epochs: int | None = None
     batch_size: int | None = None
     lr: float | None = None
-    optimizer: str | None = None  # adamw, sgd or adagrad (None: the model's default)
+    optimizer: str | None = None  # lbfgs (tfidf-linear's full-batch fitter), adamw, sgd or adagrad (None: the model's default)
     weight_decay: float | None = None
     warmup_ratio: float = 0.0
     schedule: str = "constant"  # or "linear" (decay to 0 after warm-up)
@@ -45,6 +45,11 @@ class TrainConfig:
     rdrop_alpha: float = 0.0
     fgm_epsilon: float = 0.0
     gp_epsilon: float = 0.0
+    threads: int | None = None  # torch CPU threads (None: all cores)
+    # full-batch linear fitter (tfidf-linear with optimizer lbfgs)
+    solver_options: dict[str, Any] = field(default_factory=dict)  # C, tol, max_iter, memory, block_size, prune
+    cv_folds: int = 3  # folds for cross-validated per-label thresholds (0: none)
+    cv_objective: str = "micro+macro"  # or "f1" (SCut with the FBR fallback)
     # SVM baseline only
     svm_c: float = 1.0
     svm_class_weight: str | None = None
@@ -63,6 +68,8 @@ class TrainConfig:
     def resolved(self, defaults: dict[str, Any]) -> "TrainConfig":
         """A copy with ``None`` fields filled from a model's defaults."""
         d = self.to_dict()
+        if d["loss"] is None:
+            d["loss"] = "db"
         if d["decision"] is None:
             d["decision"] = "zero" if str(d["loss"]).lower() == "zlpr" else "global"
         for k, v in defaults.items():

@@ -29,7 +29,7 @@ from ..classifier import Classifier, build_network
 from ..data.examples import Example
 from ..data.labels import LabelSpace
 from ..decision import make_decision
-from ..io import atomic_write_text, to_json
+from ..io import atomic_write_text, summarize_names, to_json
 from ..losses import FGM, gradient_penalty, loss_config, make_loss, rdrop_kl
 from ..metrics import micro_macro
 from ..models.networks import prior_logits
@@ -124,6 +124,8 @@ class Trainer:
         if cfg.grad_accum < 1:
             raise ValueError("grad_accum must be at least 1")
         set_seed(cfg.seed)
+        if cfg.threads:
+            torch.set_num_threads(int(cfg.threads))
         acc = make_accelerator(cfg)
         main, world, rank = acc.is_main_process, acc.num_processes, acc.process_index
         out = Path(out_dir) if out_dir else None
@@ -134,8 +136,8 @@ class Trainer:
         Y_tr = torch.from_numpy(space.encode(e.labels for e in train).Y.astype(np.float32))
         val_enc = space.encode(e.labels for e in validation)
         if val_enc.unseen:
-            warnings.warn(f"validation labels unseen in training are ignored for model selection: "
-                          f"{dict(val_enc.unseen)}", UserWarning, stacklevel=2)
+            warnings.warn(f"{summarize_names(val_enc.unseen)} validation label(s) unseen in training are ignored "
+                          "for model selection", UserWarning, stacklevel=2)
         Y_va = val_enc.Y
 
         network = build_network(net_spec)

@@ -1,0 +1,167 @@
+"""The full-batch linear fitter, its solver and cross-validated thresholds."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from mltc.data import make_examples
+from mltc.decision.cv import CVPerLabelThreshold, _best_cut, cv_thresholds
+from mltc.io import summarize_names
+from mltc.training import TrainConfig, fitter_name, train
+from mltc.training.linear import Design, EntryLoss, make_objective
+from mltc.training.solver import lbfgs_columns
+
+
+def _problem(n=300, d=40, L=5, seed=0):
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, d, density=0.2, random_state=seed, format="csr", dtype=np.float32)
+    W = rng.normal(size=(d, L)).astype(np.float32) * 2
+    Y = (np.asarray(X @ W) + rng.normal(size=(n, L)) * 0.5 > 0.3).astype(np.float32)
+    return X, Y
+
+
+def _fit(X, Y, loss_name, C, tol=1e-6):
+    n, d = X.shape
+    L = Y.shape[1]
+    freq = Y.sum(0)
+    loss = EntryLoss(loss_name, freq, n, "reuters", sp.csr_matrix(Y), {})
+    cols = torch.arange(L)
+    fg = make_objective(Design(X), torch.from_numpy(Y), loss, 1.0 / C, cols, loss.weights(cols))
+    res = lbfgs_columns(fg, torch.zeros(d + 1, L), tol=tol, max_iter=2000, ftol=0.0, joint=loss.joint)
+    return res, fg
+
+
+def test_bce_solution_matches_scikit_learn_logistic_regression():
+    from sklearn.linear_model import LogisticRegression
+    X, Y = _problem()
+    res, _ = _fit(X, Y, "bce", C=2.0)
+    assert res.converged.all()
+    for j in range(Y.shape[1]):
+        ref = LogisticRegression(C=2.0, tol=1e-10, max_iter=10_000).fit(X.toarray(), Y[:, j])
+        np.testing.assert_allclose(res.W[:-1, j].numpy(), ref.coef_[0], atol=2e-3)
+        assert abs(res.W[-1, j].item() - ref.intercept_[0]) < 2e-3
+
+
+@pytest.mark.parametrize("loss_name", ["fl", "ntr-fl", "cb-ntr", "db", "zlpr"])
+def test_every_loss_reaches_a_stationary_point_no_worse_than_torch_lbfgs(loss_name):
+    X, Y = _problem(n=120, d=15, L=4, seed=1)
+    res, fg = _fit(X, Y, loss_name, C=1.0)
+    f, G = fg(res.W, torch.arange(Y.shape[1]))
+    assert G.norm() < 1e-3 * max(1.0, fg(torch.zeros_like(res.W), torch.arange(4))[1].norm().item())
+    # reference: torch's own L-BFGS on the summed objective
+    W = torch.zeros_like(res.W, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([W], max_iter=500, tolerance_grad=1e-10, tolerance_change=1e-14, line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        fv, Gv = fg(W.detach().float(), torch.arange(Y.shape[1]))
+        W.grad = Gv.double()
+        return fv.sum()
+    opt.step(closure)
+    f_ref, _ = fg(W.detach().float(), torch.arange(Y.shape[1]))
+    assert f.sum().item() <= f_ref.sum().item() * (1 + 1e-4) + 1e-4
+
+
+def test_columns_are_independent_problems():
+    X, Y = _problem(L=6, seed=2)
+    together, _ = _fit(X, Y, "bce", C=1.0)
+    alone, _ = _fit(X, Y[:, [3]], "bce", C=1.0)
+    np.testing.assert_allclose(together.W[:, 3].numpy(), alone.W[:, 0].numpy(), atol=1e-3)
+
+
+def test_best_cut_separates_and_micro_plus_macro_silences_a_hopeless_label():
+    rng = np.random.default_rng(0)
+    y = rng.random(300) < 0.1
+    s = np.where(y, rng.normal(3, 0.5, 300), rng.normal(-3, 0.5, 300))
+    th, tp, fp, fn = _best_cut(s, y, "micro+macro", {"tp": 0.0, "fp": 0.0, "fn": 0.0, "labels": 1}, 0.1)
+    assert (tp, fp, fn) == (int(y.sum()), 0, 0) and s[y].min() > th > s[~y].max()
+    # a label whose scores carry no signal, after many well-predicted labels: predicting it costs micro-F1
+    noise = rng.normal(size=300)
+    yn = rng.random(300) < 0.05
+    th, tp, fp, fn = _best_cut(noise, yn, "micro+macro", {"tp": 5000.0, "fp": 200.0, "fn": 200.0, "labels": 80}, 0.1)
+    assert tp + fp == 0 and th > noise.max()
+    # SCut with FBR: the best F1 of that label is below fbr = 0.5, so it stays silent too
+    th, tp, fp, fn = _best_cut(noise, yn, "f1", {}, 0.5)
+    assert tp + fp == 0
+
+
+def test_label_without_training_positive_is_never_predicted():
+    Y = sp.csr_matrix(np.array([[1, 0]] * 6 + [[0, 0]] * 6, dtype=np.float32))
+    scores = np.random.default_rng(0).normal(size=(12, 2)).astype(np.float32)
+    d = cv_thresholds([(np.array([0, 1]), scores, np.arange(12) % 3)], Y, np.array([6, 0]), 2)
+    assert d.thresholds_[1] == 1.0
+    assert not d.predict(np.ones((3, 2)) * 0.999999)[:, 1].any()
+
+
+def _long_tail_corpus(n, labels, seed):
+    """Texts whose words reveal their labels; label frequencies follow a Zipf law, many labels rare."""
+    rng = np.random.default_rng(seed)
+    p = 1.0 / np.arange(1, labels + 1) ** 1.1
+    p /= p.sum()
+    texts, labs = [], []
+    for _ in range(n):
+        k = 1 + rng.poisson(0.8)
+        ls = sorted(set(rng.choice(labels, size=k, p=p).tolist()))
+        words = [f"w{l}x{rng.integers(3)}" for l in ls for _ in range(3)] + [f"noise{rng.integers(400)}" for _ in range(12)]
+        rng.shuffle(words)
+        texts.append(" ".join(words))
+        labs.append([f"L{l}" for l in ls])
+    return make_examples(texts, labs)
+
+
+def test_many_labels_cv_thresholds_keep_cardinality_near_gold():
+    train_ex = _long_tail_corpus(1500, 300, 0)
+    val_ex = _long_tail_corpus(200, 300, 1)
+    test_ex = _long_tail_corpus(600, 300, 2)
+    gold = np.mean([len(e.labels) for e in test_ex])
+    clf = train(train_ex, val_ex, TrainConfig(decision="cv"), progress=False)
+    assert isinstance(clf.decision, CVPerLabelThreshold)
+    card = clf.decide(clf.scores([e.text for e in test_ex])).sum(1).mean()
+    assert 0.6 * gold <= card <= 1.5 * gold
+    # no label fires on most texts (the failure of thresholds fitted on a few validation positives)
+    rate = clf.decide(clf.scores([e.text for e in test_ex])).mean(0)
+    assert rate.max() < 0.5
+    # the default chooses on validation and is never worse there than one global threshold
+    auto = train(train_ex, val_ex, TrainConfig(), progress=False)
+    cands = auto.metrics["decision_candidates"]
+    best = cands[cands["chosen"]]
+    assert best["micro_f1"] + best["macro_f1"] >= cands["global"]["micro_f1"] + cands["global"]["macro_f1"]
+
+
+def test_default_fitter_is_linear_lbfgs_and_saves_no_checkpoint(tmp_path, toy):
+    import mltc
+    tr, va = toy
+    assert fitter_name(TrainConfig()) == "linear"
+    assert fitter_name(TrainConfig(optimizer="sgd")) == "neural"
+    clf = train(tr, va, TrainConfig(cv_folds=0), out_dir=tmp_path / "run", progress=False)
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["model"]
+    again = mltc.load(tmp_path / "run")
+    texts = [e.text for e in va]
+    np.testing.assert_allclose(again.scores(texts), clf.scores(texts), atol=1e-6)
+    assert clf.config["loss"] == "bce" and clf.metrics["solver"]["labels_not_converged"] == 0
+
+
+def test_sparse_weights_for_many_labels_round_trip(tmp_path):
+    import mltc
+    train_ex = _long_tail_corpus(800, 900, 3)
+    val_ex = _long_tail_corpus(100, 900, 4)
+    clf = train(train_ex, val_ex, TrainConfig(cv_folds=0, solver_options={"prune": 0.05, "dense_limit": 0}),
+                out_dir=tmp_path / "r", progress=False)
+    assert clf.network_spec["class"] == "SparseWeightLinear"
+    again = mltc.load(tmp_path / "r")
+    texts = [e.text for e in val_ex[:30]]
+    np.testing.assert_allclose(again.scores(texts), clf.scores(texts), atol=1e-6)
+
+
+def test_unseen_validation_labels_are_summarised(caplog, toy):
+    tr, va = toy
+    va = list(va) + make_examples([f"text {i}" for i in range(30)], [[f"new{i:02d}"] for i in range(30)])
+    with caplog.at_level(logging.WARNING, logger="mltc"):
+        train(tr, va, TrainConfig(cv_folds=0), progress=False)
+    msg = " ".join(r.getMessage() for r in caplog.records if "unseen" in r.getMessage())
+    assert "30 (new00, new01" in msg and "new29" not in msg and "20 more" in msg
+    assert summarize_names(["b", "a"]) == "2 (a, b)"
