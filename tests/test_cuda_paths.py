@@ -137,3 +137,27 @@ def test_fp16_training_loop_runs_with_a_cpu_scaler(toy, monkeypatch):
     hist = clf.metrics["history"]
     assert len(hist) == 2 and all(h["train_seconds"] <= h["seconds"] for h in hist)
     assert all(torch.isfinite(p).all() for p in clf.network.parameters())
+
+
+def test_loss_buffers_follow_the_training_device(toy, monkeypatch):
+    """The loss's frequency/bias buffers are moved to the training device once, not copied per step."""
+    moved = []
+    real = trainer_mod.make_loss
+
+    def spy(*a, **k):
+        loss = real(*a, **k)
+        to = loss.to
+
+        def record(device, *args, **kw):
+            moved.append(torch.device(device).type)
+            return to(device, *args, **kw)
+
+        loss.to = record
+        return loss
+
+    monkeypatch.setattr(trainer_mod, "make_loss", spy)
+    tr, va = toy
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train(tr, va, TrainConfig(loss="cb-ntr", epochs=1, seed=1))
+    assert moved == ["cpu"]  # the accelerator's device here; "cuda" on a GPU

@@ -169,7 +169,7 @@ class Trainer:
         if cfg.gp_epsilon > 0:  # the gradient penalty differentiates through the loss's backward
             loss_options["fused"] = False
         loss_fn = make_loss(cfg.loss, space.class_freq_, space.train_num_, cfg.loss_preset, train_targets=Y_tr,
-                            **loss_options)
+                            **loss_options).to(acc.device)  # its buffers (frequencies, NTR bias, CB weights) too
         activation = "sigmoid"
         total = math.ceil(len(train) / cfg.batch_size) * cfg.epochs
         optimizer = TrainingOptimizer(network, cfg.lr, cfg.weight_decay,
