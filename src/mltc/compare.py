@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+import torch
+
 from .data.examples import DatasetSplits
 from .io import atomic_write_text, write_json
 from .losses import canonical_loss_name
@@ -36,10 +38,35 @@ def row_config(row: str, base: TrainConfig) -> TrainConfig:
     return dataclasses.replace(base, loss=canonical_loss_name(row))
 
 
+def _cuda_peak_mb(reset: bool = False) -> float | None:
+    """Peak GPU memory allocated by tensors since the last reset, in MiB (``None`` without CUDA)."""
+    if not torch.cuda.is_available():
+        return None
+    if reset:
+        torch.cuda.reset_peak_memory_stats()
+        return None
+    return round(torch.cuda.max_memory_allocated() / 2**20, 1)
+
+
+def _speed(clf, n_train: int, n_test: int, eval_seconds: float) -> dict[str, Any]:
+    """Epochs run and texts per second for training (without validation) and test inference."""
+    history = clf.metrics.get("history") or []
+    train_s = sum(h.get("train_seconds", h.get("seconds", 0.0)) for h in history)
+    return {"epochs_run": clf.metrics.get("epochs_run"),
+            "train_texts_per_s": round(n_train * len(history) / train_s, 1) if train_s else None,
+            "eval_seconds": round(eval_seconds, 3),
+            "eval_texts_per_s": round(n_test / eval_seconds, 1) if eval_seconds else None}
+
+
 def run_compare(data: DatasetSplits, rows: Sequence[str] = DEFAULT_ROWS, base: TrainConfig | None = None,
                 out_dir: str | Path | None = None, save_models: bool = False, progress: bool | None = None,
-                count_bounds: Sequence[int] = (1,)) -> dict[str, Any]:
-    """Train every row, evaluate on the test split, write tables; returns the results dict."""
+                count_bounds: Sequence[int] = (1,), eval_device: str | None = None) -> dict[str, Any]:
+    """Train every row, evaluate on the test split, write tables; returns the results dict.
+
+    A trained classifier comes back on the CPU; ``eval_device`` (e.g. ``'cuda'``) moves its
+    network there for the test evaluation. Every row records ``epochs_run``, training and
+    test texts per second and, with CUDA, the peak GPU memory of its training and test run.
+    """
     base = base or TrainConfig()
     if not data.test:
         raise ValueError(f"data set {data.name} has no test split to compare on")
@@ -47,15 +74,22 @@ def run_compare(data: DatasetSplits, rows: Sequence[str] = DEFAULT_ROWS, base: T
     results = []
     for row in rows:
         cfg = row_config(row, base)
+        _cuda_peak_mb(reset=True)
         t0 = time.time()
         clf = train(data.train, data.validation, cfg, out_dir=(out / "models" / row) if (out and save_models) else None,
                     labels=data.labels, progress=progress)
         seconds = time.time() - t0
+        if eval_device and row not in SVM_ROWS:
+            clf.network.to(eval_device)
+        t1 = time.time()
         test = clf.evaluate(data.test, count_bounds=count_bounds)
+        eval_seconds = time.time() - t1
+        clf.network.to("cpu")
         test.pop("per_label_scores", None)
+        speed = {**_speed(clf, len(data.train), len(data.test), eval_seconds), "peak_gpu_mb": _cuda_peak_mb()}
         results.append({"name": row, "seconds": round(seconds, 2), "config": cfg.to_dict(),
                         "validation": clf.metrics.get("validation"), "best_epoch": clf.metrics.get("best_epoch"),
-                        "decision": clf.decision.to_dict(), "test": test})
+                        "decision": clf.decision.to_dict(), "speed": speed, "test": test})
         log.info("%s: test micro-F1 %.2f macro-F1 %.2f (%.1fs)", row, test["total"]["micro_f1"],
                  test["total"]["macro_f1"], seconds)
         if out:  # partial results survive an interrupted grid

@@ -338,8 +338,10 @@ def predict(model_dir, input, input_format, text_column, output, threshold, top_
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder for tables and results.json.")
 @click.option("--save-models", is_flag=True, help="Also save every row's model.")
 @click.option("--progress/--no-progress", default=None)
+@click.option("--eval-device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="Where each row's test evaluation runs (auto: the GPU when training used one).")
 @REPORT_OPTION
-def compare(rows, out, save_models, progress, report, config_file, **kw):
+def compare(rows, out, save_models, progress, eval_device, report, config_file, **kw):
     """Train a grid of losses and write the paper's Table 2 and 3 (Markdown, CSV, JSON)."""
     from ..compare import DEFAULT_ROWS, run_compare
     from ..report.tables import markdown_table2, markdown_table3
@@ -347,7 +349,11 @@ def compare(rows, out, save_models, progress, report, config_file, **kw):
     data = load_data(**data_kw)
     base = build_config(config_file, **kw)
     row_list = [r.strip() for r in rows.split(",") if r.strip()] if rows else list(DEFAULT_ROWS)
-    summary = run_compare(data, row_list, base, out, save_models=save_models, progress=progress)
+    if eval_device == "auto":
+        import torch
+        eval_device = "cuda" if base.device != "cpu" and torch.cuda.is_available() else "cpu"
+    summary = run_compare(data, row_list, base, out, save_models=save_models, progress=progress,
+                          eval_device=eval_device)
     click.echo(f"Table 2 ({data.name}, {base.model}, seed {base.seed}): micro/macro-F1 by label group\n")
     click.echo(markdown_table2(summary["table2"]))
     click.echo("\nTable 3: by number of gold labels per text\n")

@@ -28,6 +28,7 @@ __all__ = [
     "zlpr_loss",
     "estimate_db_mu",
     "sanitize_class_freq",
+    "is_hard_targets",
 ]
 
 
@@ -165,7 +166,40 @@ def estimate_db_mu(targets: torch.Tensor, class_freq: torch.Tensor | None = None
     if rows.numel() == 0:
         raise ValueError("cannot estimate mu: the training labels have no positive entry")
     r = freq_inv[cols] / rate[rows]
-    return float((r.mean() + r.median()) / 2)
+    return float((r.mean() + _median(r)) / 2)
+
+
+def _median(values: torch.Tensor) -> torch.Tensor:
+    """The median as :func:`numpy.median` defines it: the mean of the two middle values
+    for an even count (``torch.median`` returns the lower one)."""
+    s = values.flatten().sort().values
+    n = s.numel()
+    return (s[(n - 1) // 2] + s[n // 2]) / 2
+
+
+def is_hard_targets(targets: torch.Tensor) -> bool:
+    """True when every target is exactly 0 or 1 (boolean and integer targets included).
+
+    The fused losses derive every per-entry factor from ``y`` by one affine pass, which is
+    only right for hard targets; this is the check that routes soft targets elsewhere.
+    """
+    if targets.dtype == torch.bool or targets.device.type == "meta":  # meta: shapes only, no values to check
+        return True
+    return bool(((targets == 0) | (targets == 1)).all())
+
+
+def _refuse_double_backward(name: str) -> None:
+    """Raise when a fused loss's backward is asked to build a graph (``create_graph=True``).
+
+    Inside ``backward``, grad mode is on only when the caller wants a differentiable
+    gradient; the fused gradient is a constant saved in the forward pass, so a second-order
+    derivative through it would be silently zero.
+    """
+    if torch.is_grad_enabled():
+        raise RuntimeError(
+            f"{name}: the fused loss does not support double backward (create_graph=True, e.g. a "
+            "gradient penalty through the loss); build the loss with fused=False"
+        )
 
 
 def negative_tolerant_bias(class_freq: torch.Tensor, train_num: int, kappa: float = 0.05) -> torch.Tensor:
@@ -307,6 +341,7 @@ class _FusedBalancedLoss(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out):  # type: ignore[override]
+        _refuse_double_backward("balanced_loss_fused")
         (grad,) = ctx.saved_tensors
         return grad_out * grad, None, None, None, None, None
 
@@ -327,8 +362,11 @@ def balanced_loss_fused(
     """:func:`balanced_loss` (mean reduction) for hard {0, 1} targets, about 2-5x faster.
 
     Same value and gradient as the reference implementation (tested), computed by one
-    autograd node. It does not support double backward; use :func:`balanced_loss` for that
-    (e.g. with an input-gradient penalty taken through the loss) or for soft targets.
+    autograd node. It does not support double backward (its backward raises a
+    ``RuntimeError`` under ``create_graph=True``) and it assumes {0, 1} targets without
+    checking them; use :func:`balanced_loss` for soft targets or second-order gradients
+    (e.g. an input-gradient penalty taken through the loss). :class:`BalancedLoss` with
+    ``fused='auto'`` makes the target check for you.
     """
     if logits.shape != targets.shape:
         raise ValueError(f"logits {tuple(logits.shape)} and targets {tuple(targets.shape)} differ in shape")
@@ -368,12 +406,17 @@ class _FusedZLPR(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad_out):  # type: ignore[override]
+        _refuse_double_backward("zlpr_loss_fused")
         (grad,) = ctx.saved_tensors
         return grad_out * grad, None, None
 
 
 def zlpr_loss_fused(logits: torch.Tensor, targets: torch.Tensor, loss_weight: float = 1.0) -> torch.Tensor:
-    """:func:`zlpr_loss` (mean over texts) for hard {0, 1} targets, with one autograd node."""
+    """:func:`zlpr_loss` (mean over texts) for hard {0, 1} targets, with one autograd node.
+
+    Soft targets are not checked (any positive target counts as 1) and double backward
+    raises; use :func:`zlpr_loss` for either.
+    """
     if logits.shape != targets.shape:
         raise ValueError(f"logits {tuple(logits.shape)} and targets {tuple(targets.shape)} differ in shape")
     z = logits.to(_compute_dtype(logits.dtype))

@@ -14,6 +14,29 @@ from torch import nn
 from . import functional as LF
 
 REWEIGHTINGS = ("none", "cb", "db")
+FUSED_CHOICES = ("auto", True, False)
+
+
+def _check_fused(fused: Any) -> str | bool:
+    if isinstance(fused, str):
+        fused = fused.lower()
+    if fused not in FUSED_CHOICES:
+        raise ValueError(f"fused must be 'auto', True or False, got {fused!r}")
+    return fused
+
+
+def _use_fused(fused: str | bool, targets: torch.Tensor, what: str) -> bool:
+    """Decide between the fused and the reference path for one batch.
+
+    ``'auto'`` takes the fused path for hard {0, 1} targets only; ``True`` insists on it and
+    refuses soft targets (the fused arithmetic would silently treat them as 0/1).
+    """
+    if fused is False:
+        return False
+    hard = LF.is_hard_targets(targets)
+    if fused is True and not hard:
+        raise ValueError(f"{what}(fused=True) needs targets in {{0, 1}}; use fused='auto' or fused=False for soft targets")
+    return hard
 
 
 class BalancedLoss(nn.Module):
@@ -33,10 +56,17 @@ class BalancedLoss(nn.Module):
         Negative-tolerant regularisation.
     focal : bool
         Focal modulation.
-    fused : bool
-        Compute value and gradient in one autograd node (default; assumes {0, 1} targets,
-        no double backward). ``False`` uses the reference autograd implementation, which
-        accepts soft targets and supports double backward.
+    fused : {'auto', True, False}
+        ``'auto'`` (default): compute value and gradient in one autograd node when the
+        batch's targets are all 0 or 1, and use the reference autograd implementation for
+        soft targets. ``True``: always fused (soft targets raise a ``ValueError``).
+        ``False``: always the reference implementation. The fused node refuses double
+        backward (``create_graph=True`` raises a ``RuntimeError``); use ``False`` for
+        second-order gradients such as a gradient penalty through the loss.
+    ntr_scale_weight : bool
+        Divide the negatives' weight by ``ntr_lambda`` under NTR (the paper). ``False`` is
+        the published code's NTR-FL, which omits the division only when there is no
+        re-weighting, so it is refused together with ``reweight='cb'`` or ``'db'``.
     """
 
     def __init__(
@@ -57,12 +87,15 @@ class BalancedLoss(nn.Module):
         ntr_lambda: float = 2.0,
         ntr_scale_weight: bool = True,
         loss_weight: float = 1.0,
-        fused: bool = True,
+        fused: str | bool = "auto",
     ) -> None:
         super().__init__()
-        self.fused = bool(fused)
+        self.fused = _check_fused(fused)
         if reweight not in REWEIGHTINGS:
             raise ValueError(f"reweight must be one of {REWEIGHTINGS}, got {reweight!r}")
+        if not ntr_scale_weight and reweight != "none":
+            raise ValueError("ntr_scale_weight=False reproduces the published NTR-FL (no re-weighting); with "
+                             f"reweight={reweight!r} the negatives' weight is always divided by ntr_lambda")
         needs_freq = reweight != "none" or ntr
         if needs_freq and class_freq is None:
             raise ValueError(f"reweight={reweight!r}, ntr={ntr} needs class_freq")
@@ -98,7 +131,7 @@ class BalancedLoss(nn.Module):
         return None
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        fn = LF.balanced_loss_fused if self.fused else LF.balanced_loss
+        fn = LF.balanced_loss_fused if _use_fused(self.fused, targets, "BalancedLoss") else LF.balanced_loss
         return fn(
             logits,
             targets,
@@ -122,16 +155,17 @@ class BalancedLoss(nn.Module):
 class ZLPRLoss(nn.Module):
     """Multi-label softmax cross-entropy (ZLPR); predict a label where its logit is > 0.
 
-    ``fused=True`` (default) assumes {0, 1} targets; ``False`` accepts soft targets and
-    supports double backward.
+    ``fused='auto'`` (default) uses one autograd node for {0, 1} targets and the reference
+    implementation for soft ones; ``True`` always fuses (soft targets raise); ``False``
+    always uses the reference, which also supports double backward.
     """
 
     def __init__(self, class_freq: Any = None, train_num: int | None = None, loss_weight: float = 1.0,
-                 fused: bool = True) -> None:
+                 fused: str | bool = "auto") -> None:
         super().__init__()
-        self.loss_weight, self.fused = float(loss_weight), bool(fused)
+        self.loss_weight, self.fused = float(loss_weight), _check_fused(fused)
 
     def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        if self.fused:
+        if _use_fused(self.fused, targets, "ZLPRLoss"):
             return LF.zlpr_loss_fused(logits, targets, self.loss_weight)
         return LF.zlpr_loss(logits, targets) * self.loss_weight

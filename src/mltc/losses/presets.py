@@ -73,8 +73,25 @@ def loss_config(name: str, preset: str = "reuters", **overrides: Any) -> dict[st
     unknown = set(overrides) - set(cfg) - {"ntr_scale_weight", "fused"}
     if unknown:
         raise TypeError(f"unknown option(s) for loss {name!r}: {', '.join(sorted(unknown))}")
+    overrides = dict(overrides)
+    if "ntr_scale_weight" in overrides:
+        _check_ntr_scale_weight(name, overrides)
+        if name == "zlpr":
+            overrides.pop("ntr_scale_weight")
     cfg.update(overrides)
     return cfg
+
+
+def _check_ntr_scale_weight(name: str, overrides: dict[str, Any]) -> None:
+    """``ntr_scale_weight=False`` is NTR-FL's compatibility switch and nothing else's.
+
+    The published code forgets to divide the negatives' weight by lambda only when NTR comes
+    without re-weighting (NTR-FL); for DB-0FL, CB-NTR and DB it divides, and losses without
+    NTR have no such weight. Asking for the switch elsewhere is a mistake, not a no-op.
+    """
+    if not overrides["ntr_scale_weight"] and name != "ntr-fl":
+        raise ValueError(f"ntr_scale_weight=False applies to ntr-fl only (the published NTR-FL); "
+                         f"loss {name!r} keeps the paper's weighting")
 
 
 def make_loss(
@@ -105,8 +122,9 @@ def make_loss(
         Any constant: ``gamma, alpha, cb_beta, db_alpha, db_beta, db_mu, ntr_kappa,
         ntr_lambda, loss_weight, ntr_scale_weight, fused``. ``ntr_scale_weight=False``
         reproduces the published code's NTR-FL, which forgets to divide negatives' weight
-        by lambda. ``fused=False`` selects the reference autograd implementation (soft
-        targets, double backward).
+        by lambda; any other loss refuses it with a ``ValueError``. ``fused='auto'`` (default)
+        fuses value and gradient for {0, 1} targets and uses the reference implementation
+        for soft ones; ``fused=False`` always uses the reference (needed for double backward).
 
     Examples
     --------

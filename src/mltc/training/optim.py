@@ -110,6 +110,32 @@ class TrainingOptimizer:
         for s in self.schedulers:
             s.step()
 
+    def update(self, scaler=None, clip_norm: float | None = None) -> float | None:
+        """One optimisation step from the accumulated gradients, loss scaling included.
+
+        Parameters
+        ----------
+        scaler : torch.amp.GradScaler, optional
+            The fp16 loss scaler the gradients were computed under. Every optimizer's
+            gradients are unscaled first, so clipping sees true gradient values; a step whose
+            gradients hold inf/NaN is skipped by ``scaler.step`` and the scale backs off in
+            ``scaler.update`` (called once per step, after all optimizers).
+        clip_norm : float, optional
+            Clip the global gradient norm (over dense and sparse gradients) to this value.
+
+        Returns
+        -------
+        float or None
+            The gradient norm before clipping (inf/NaN on a step the scaler skips), or
+            ``None`` without clipping.
+        """
+        if scaler is not None:
+            for o in self.optimizers:
+                scaler.unscale_(o)
+        norm = self.clip_grad_norm(clip_norm) if clip_norm else None
+        self.step(scaler)
+        return norm
+
     @property
     def lr(self) -> float:
         return self.schedulers[0].get_last_lr()[0]

@@ -69,10 +69,32 @@ def make_accelerator(cfg: TrainConfig):
     from accelerate import Accelerator
     if cfg.precision not in ("no", "bf16", "fp16"):
         raise ValueError(f"precision must be no, bf16 or fp16, got {cfg.precision!r}")
+    if cfg.device not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device must be auto, cpu or cuda, got {cfg.device!r}")
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda' but torch sees no CUDA device (a CPU build of torch, or no GPU visible)")
     cpu = cfg.device == "cpu" or (cfg.device == "auto" and not torch.cuda.is_available())
     if cfg.precision == "fp16" and cpu:
         raise ValueError("fp16 needs a GPU; use precision='bf16' on CPU")
+    if cfg.precision == "bf16" and not cpu and not torch.cuda.is_bf16_supported():
+        raise ValueError("this GPU has no bfloat16 support; use precision='fp16' (loss scaling) or 'no'")
     return Accelerator(cpu=cpu, mixed_precision="no")
+
+
+def move_to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    """Move a batch of tensors to ``device``.
+
+    Towards a GPU, dense CPU tensors are pinned first so that the copy is asynchronous
+    (``non_blocking`` from pageable memory is a synchronous copy); on CPU nothing is pinned
+    (pinning needs a CUDA runtime) and sparse tensors are never pinned.
+    """
+    pin = device.type == "cuda"
+    out = {}
+    for k, v in batch.items():
+        if pin and v.device.type == "cpu" and v.layout == torch.strided:
+            v = v.pin_memory()
+        out[k] = v.to(device, non_blocking=pin)
+    return out
 
 
 def autocast(device: torch.device, precision: str):
@@ -149,14 +171,14 @@ class Trainer:
         if cfg.gp_epsilon > 0:  # the gradient penalty differentiates through the loss's backward
             loss_options["fused"] = False
         loss_fn = make_loss(cfg.loss, space.class_freq_, space.train_num_, cfg.loss_preset, train_targets=Y_tr,
-                            **loss_options)
+                            **loss_options).to(acc.device)  # its buffers (frequencies, NTR bias, CB weights) too
         activation = "sigmoid"
         total = math.ceil(len(train) / cfg.batch_size) * cfg.epochs
         optimizer = TrainingOptimizer(network, cfg.lr, cfg.weight_decay,
                                       linear_schedule(total, int(cfg.warmup_ratio * total), cfg.schedule == "linear"),
                                       cfg.optimizer)
         model = acc.prepare_model(network) if world > 1 else network  # DDP wrapper across processes
-        scaler = torch.amp.GradScaler("cuda") if cfg.precision == "fp16" else None
+        scaler = torch.amp.GradScaler(acc.device.type) if cfg.precision == "fp16" else None
         fgm = FGM(network.embedding, cfg.fgm_epsilon) if cfg.fgm_epsilon > 0 else None
 
         state: dict[str, Any] = {"epoch": 0, "best_score": -1.0, "best_epoch": 0, "bad_epochs": 0, "history": []}
@@ -170,7 +192,7 @@ class Trainer:
             log.info("resumed after epoch %d", state["epoch"])
 
         def to_device(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-            return {k: v.to(acc.device, non_blocking=True) for k, v in batch.items()}
+            return move_to_device(batch, acc.device)
 
         def val_scores() -> np.ndarray:
             network.eval()
@@ -211,7 +233,7 @@ class Trainer:
                 for k, mb in enumerate(micro):
                     sync = acc.no_sync(model) if (world > 1 and k < len(micro) - 1) else nullcontext()
                     batch = to_device(featurizer.batch(X_tr, mb))
-                    y = Y_tr[mb].to(acc.device)
+                    y = move_to_device({"y": Y_tr[mb]}, acc.device)["y"]
                     with sync:
                         loss = compute_loss(batch, y)
                         if cfg.gp_epsilon > 0:
@@ -223,20 +245,19 @@ class Trainer:
                             backward(compute_loss(batch, y) * (scale * len(mb) / len(local)))
                             fgm.restore()
                     batch_loss += loss.item() * len(mb)
-                if scaler is not None:
-                    for o in optimizer.optimizers:
-                        scaler.unscale_(o)
-                if cfg.clip_norm:
-                    optimizer.clip_grad_norm(cfg.clip_norm)
-                optimizer.step(scaler)
+                optimizer.update(scaler, cfg.clip_norm)  # unscale, clip, step (skipped on inf), rescale
                 total_loss += batch_loss * world
                 bar.set_postfix(loss=f"{total_loss / max(1, s + len(rows)):.4f}")
             bar.close()
+            if acc.device.type == "cuda":  # queued kernels belong to this epoch's training time
+                torch.cuda.synchronize(acc.device)
+            train_seconds = time.time() - t0
             scores = val_scores()
             decision = make_decision(cfg.decision, activation, **cfg.decision_options).fit(scores, Y_va)
             val = micro_macro(Y_va, decision.predict(scores))
             record = {"epoch": epoch, "train_loss": total_loss / n, "val_micro_f1": val["micro_f1"],
-                      "val_macro_f1": val["macro_f1"], "lr": optimizer.lr, "seconds": round(time.time() - t0, 3)}
+                      "val_macro_f1": val["macro_f1"], "lr": optimizer.lr, "seconds": round(time.time() - t0, 3),
+                      "train_seconds": round(train_seconds, 3)}
             state["history"].append(record)
             if val["micro_f1"] > state["best_score"]:
                 state.update(best_score=val["micro_f1"], best_epoch=epoch, bad_epochs=0)
