@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -88,6 +89,53 @@ def read_json(path: str | os.PathLike) -> Any:
         return json.load(fh)
 
 
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (this process counts as alive: its own saves may be in flight)."""
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists, owned by someone else (or cannot tell: leave it)
+    return True
+
+
+def _temp_pattern(target: Path) -> re.Pattern:
+    """Names of this module's temporary folders for ``target``: ``.NAME.mltc-PID-RANDOM.tmp`` (or ``.old``)."""
+    return re.compile(rf"\.{re.escape(target.name)}\.mltc-(\d+)-[A-Za-z0-9_]+\.(tmp|old)")
+
+
+def remove_stale_temporaries(target: str | os.PathLike) -> list[Path]:
+    """Remove what killed saves of ``target`` left behind; returns what was cleaned.
+
+    Only folders named by :func:`atomic_directory` for this very target, beside it, whose
+    writing process is gone, are touched. A stale ``.old`` backup (a kill between the two
+    renames of a replacement) is put back under the target's name when the target is
+    missing, otherwise removed.
+    """
+    target = Path(target)
+    pattern = _temp_pattern(target)
+    cleaned = []
+    try:
+        entries = list(target.parent.iterdir())
+    except OSError:
+        return cleaned
+    for entry in sorted(entries, key=lambda p: p.name):
+        m = pattern.fullmatch(entry.name)
+        if not m or entry.is_symlink() or not entry.is_dir() or _pid_alive(int(m.group(1))):
+            continue
+        if m.group(2) == "old" and not target.exists():
+            os.replace(entry, target)
+        else:
+            shutil.rmtree(entry, ignore_errors=True)
+        cleaned.append(entry)
+    return cleaned
+
+
 @contextmanager
 def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a fresh temporary folder that replaces ``target`` once the block succeeds.
@@ -96,16 +144,21 @@ def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
     An existing ``target`` is swapped out in two renames, so at every instant either the
     old or the new complete folder is present under the name (or, for the instant
     between the renames, the old one under a backup name).
+
+    Temporary names carry the writing process's id, so that the next save of the same
+    target removes what a killed process left (see :func:`remove_stale_temporaries`).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    remove_stale_temporaries(target)
+    prefix = f".{target.name}.mltc-{os.getpid()}-"
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=target.parent))
     os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
         _fsync_dir(tmp)
         if target.exists():
-            backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+            backup = Path(tempfile.mkdtemp(prefix=prefix, suffix=".old", dir=target.parent))
             backup.rmdir()
             os.replace(target, backup)
             os.replace(tmp, target)
