@@ -342,3 +342,52 @@ def test_the_fuzz_reaches_both_outcomes(saved, tmp_path):
         mutate_folder(folder, lambda n: rng.randrange(max(1, n)))
         seen.add(try_load(folder, TEXTS))
     assert seen == {"clean", "loaded"}
+
+
+def test_stale_temporary_files_of_a_file_write_are_removed(tmp_path):
+    from mltc.io import write_json
+    dead = _dead_pid()
+    stale, other = tmp_path / f".state.json.mltc-{dead}-k2j4.tmp", tmp_path / f".log.jsonl.mltc-{dead}-k2j4.tmp"
+    stale.write_text("{")
+    other.write_text("{")
+    write_json(tmp_path / "state.json", {"a": 1})
+    assert not stale.exists() and other.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, "state.json"]
+
+
+# ------------------------------------------------- a pretrained encoder in the folder
+def test_frozen_encoder_model_is_self_contained(tmp_path, monkeypatch):
+    """Trained from a local encoder folder with a user cache: the saved model names neither,
+    loads from its own folder only, and refuses a file that picks a cache or leaves the folder."""
+    from conftest import TOY_TRAIN, TOY_VAL
+    from mltc.data import make_examples
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+    import torch
+    words = sorted({w for t, _ in TOY_TRAIN + TOY_VAL for w in t.split()})
+    enc = tmp_path / "machine" / "my-encoder"
+    enc.mkdir(parents=True)
+    (enc / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words) + "\n")
+    BertTokenizerFast(vocab_file=str(enc / "vocab.txt")).save_pretrained(str(enc))
+    torch.manual_seed(0)
+    BertModel(BertConfig(vocab_size=5 + len(words), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=32, max_position_embeddings=64)).save_pretrained(str(enc))
+    monkeypatch.setenv("MLTC_CACHE_DIR", str(tmp_path / "machine" / "cache"))
+    tr = make_examples([t for t, _ in TOY_TRAIN], [l for _, l in TOY_TRAIN])
+    va = make_examples([t for t, _ in TOY_VAL], [l for _, l in TOY_VAL])
+    cfg = TrainConfig(model="frozen-encoder", encoder=str(enc), epochs=1, loss="bce",
+                      featurizer_options={"cache_dir": str(tmp_path / "machine" / "other-cache")})
+    clf = train(tr, va, cfg, out_dir=tmp_path / "run")
+    model = tmp_path / "run" / "model"
+    for p in model.rglob("*"):
+        if p.is_file():
+            assert str(tmp_path) not in p.read_bytes().decode("utf-8", "replace"), p
+    assert json.loads((model / "featurizer.json").read_text())["encoder"] == "my-encoder"
+    shutil.rmtree(enc)  # the training machine's folder is gone: the model still loads
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert np.allclose(mltc.load(model).scores(["wheat grain"]), clf.scores(["wheat grain"]), atol=1e-5)
+    elsewhere = tmp_path / "elsewhere"
+    edit(model, "featurizer.json", lambda d: d.update(cache_dir=str(elsewhere)))
+    refused(model, "featurizer.json", "cache_dir")
+    assert not elsewhere.exists()
+    edit(model, "featurizer.json", lambda d: d.pop("cache_dir") and d.update(encoder_dir="../../machine"))
+    refused(model, "featurizer.json", "encoder_dir", "outside")

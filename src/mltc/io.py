@@ -39,10 +39,15 @@ def _umask() -> int:
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (permissions as for a normal new file)."""
+    """Write ``data`` to ``path`` atomically (permissions as for a normal new file).
+
+    The temporary file's name carries this process's id; temporaries of ``path`` left by
+    killed processes are removed first (see :func:`remove_stale_temporaries`).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.mltc-{os.getpid()}-", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
@@ -112,8 +117,8 @@ def _temp_pattern(target: Path) -> re.Pattern:
 def remove_stale_temporaries(target: str | os.PathLike) -> list[Path]:
     """Remove what killed saves of ``target`` left behind; returns what was cleaned.
 
-    Only folders named by :func:`atomic_directory` for this very target, beside it, whose
-    writing process is gone, are touched. A stale ``.old`` backup (a kill between the two
+    Only temporaries named by :func:`atomic_directory` or :func:`atomic_write_bytes` for
+    this very target, beside it, whose writing process is gone, are touched. A stale ``.old`` backup (a kill between the two
     renames of a replacement) is put back under the target's name when the target is
     missing, otherwise removed.
     """
@@ -126,9 +131,13 @@ def remove_stale_temporaries(target: str | os.PathLike) -> list[Path]:
         return cleaned
     for entry in sorted(entries, key=lambda p: p.name):
         m = pattern.fullmatch(entry.name)
-        if not m or entry.is_symlink() or not entry.is_dir() or _pid_alive(int(m.group(1))):
+        if not m or entry.is_symlink() or _pid_alive(int(m.group(1))):
             continue
-        if m.group(2) == "old" and not target.exists():
+        if entry.is_file() and m.group(2) == "tmp":
+            entry.unlink(missing_ok=True)
+        elif not entry.is_dir():
+            continue
+        elif m.group(2) == "old" and not target.exists():
             os.replace(entry, target)
         else:
             shutil.rmtree(entry, ignore_errors=True)
