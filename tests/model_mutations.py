@@ -50,6 +50,8 @@ def mutate(doc: Any, pick: Pick) -> tuple[Any, str]:
     paths = _containers(doc)
     where = paths[pick(len(paths))]
     parent = _get(doc, where)
+    if not isinstance(parent, (dict, list)):  # an earlier step replaced the whole document by a scalar
+        return junk(pick), f"replaced the whole document ({kind})"
     keys = list(parent.keys()) if isinstance(parent, dict) else list(range(len(parent)))
     if not keys:
         return junk(pick), f"replaced the whole document ({kind})"

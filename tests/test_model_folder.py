@@ -187,6 +187,7 @@ CASES = {
     "per-label-nan": ("decision.json", lambda d: {"kind": "per-label", "thresholds": [0.5] * 6 + [math.nan]},
                       "thresholds"),
     "top-k-zero": ("decision.json", lambda d: {"kind": "top-k", "k": 0}, "'k'"),
+    "min-labels-huge": ("decision.json", lambda d: d.update(min_labels=10**30), "min_labels"),
     "vocab-shorter": ("featurizer.json", lambda d: d.update(vocabulary=d["vocabulary"][:-1], idf=d["idf"][:-1]),
                       "vocabulary"),
     "idf-length": ("featurizer.json", lambda d: d.update(idf=d["idf"][:-1]), "idf"),

@@ -407,12 +407,12 @@ def check_decision_dict(d: dict[str, Any], num_labels: int, path) -> None:
         number_list(d.get("thresholds"), path, "thresholds", num_labels)
         require_number(d, "global_threshold", path, optional=True)
         _grid(d, "global_grid", path)
-        require_int(d, "min_support", path, 0, None, optional=True)
+        require_int(d, "min_support", path, 0, 2**62, optional=True)
     if kind == "top-k":
-        require_int(d, "k", path, 1, None)
+        require_int(d, "k", path, 1, 2**31)
     else:
         _grid(d, "grid", path)
-        require_int(d, "min_labels", path, 0, None, optional=True)
+        require_int(d, "min_labels", path, 0, 2**31, optional=True)
         require(d, "curve", path, dict, optional=True)
 
 
