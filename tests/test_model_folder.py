@@ -194,6 +194,8 @@ CASES = {
     "idf-nan": ("featurizer.json", lambda d: d["idf"].__setitem__(0, math.nan), "idf"),
     "vocab-duplicate": ("featurizer.json", lambda d: d["vocabulary"].__setitem__(1, d["vocabulary"][0]), "repeats"),
     "featurizer-kind": ("featurizer.json", lambda d: d.update(kind="pickle"), "unknown featurizer kind"),
+    "featurizer-kind-list": ("featurizer.json", lambda d: d.update(kind=["tfidf"]), "kind"),
+    "decision-kind-list": ("decision.json", lambda d: d.update(kind=["global"]), "decision kind"),
     "featurizer-extra": ("featurizer.json", lambda d: d.update(preprocessor="eval"), "unexpected key"),
     "ngram-huge": ("featurizer.json", lambda d: d.update(ngram_range=[1, 10**9]), "ngram_range"),
     "config-list": ("config.json", lambda d: [d], "JSON object"),

@@ -398,7 +398,7 @@ DECISION_KEYS = {
 def check_decision_dict(d: dict[str, Any], num_labels: int, path) -> None:
     """``decision.json``: a known kind, finite thresholds, one threshold per label where per label."""
     kind = d.get("kind")
-    if kind not in DECISION_KEYS:
+    if not isinstance(kind, str) or kind not in DECISION_KEYS:
         raise ModelFormatError(path, f"unknown decision kind {kind!r}; known: {', '.join(DECISION_KEYS)}")
     only_keys(d, DECISION_KEYS[kind], path, f"a {kind} decision")
     if kind in ("global", "fixed"):

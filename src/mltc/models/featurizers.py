@@ -319,6 +319,8 @@ def featurizer_from_dict(d: dict[str, Any], folder=None, path=None) -> Featurize
         raise ModelFormatError(path, "the featurizer must be a JSON object")
     d = dict(d)
     kind = d.pop("kind", None)
+    if not isinstance(kind, str):
+        raise ModelFormatError(path, f"'kind' must name a featurizer kind, found {kind!r:.60}")
     for key in MACHINE_OPTIONS:
         if key in d:
             raise ModelFormatError(path, f"{key!r} is not allowed in a model file: caches are set by the user "
