@@ -12,8 +12,11 @@ import warnings
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
 
 from conftest import TOY_TRAIN, TOY_VAL
+from model_mutations import mutate
 from mltc.data import make_examples
 from mltc.modelcheck import ModelFormatError
 from mltc.training import TrainConfig, train
@@ -172,3 +175,21 @@ def test_fingerprint_is_plain_json_and_order_sensitive():
     assert json.loads(json.dumps(a)) == a
     assert run_fingerprint(cfg, tr[::-1], va, ["a", "b"])["train_data"] != a["train_data"]
     assert run_fingerprint(cfg, tr, va, ["b", "a"])["labels"] != a["labels"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzzed_checkpoint_state_resumes_or_fails_cleanly(first_run, data):
+    """A mutated state.json either resumes, or raises ModelFormatError / ResumeMismatchError; nothing else."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(shutil.copytree(first_run, Path(tmp) / "run"))
+        path = run / "checkpoint" / "state.json"
+        doc, what = mutate(json.loads(path.read_text()), lambda n: data.draw(st.integers(0, max(0, n - 1))))
+        path.write_text(json.dumps(doc, allow_nan=True))
+        note(what)
+        try:
+            clf = fit(run, resume=True, epochs=3)
+        except (ModelFormatError, ResumeMismatchError):
+            return
+        assert clf.predict(["wheat grain"])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any, Sequence
@@ -22,7 +23,7 @@ import torch
 from safetensors.torch import load_file, save
 
 from ..io import atomic_write_bytes, write_json
-from ..modelcheck import ModelFormatError, blame, inside, read_model_json, require_int, require_number
+from ..modelcheck import ModelFormatError, blame, inside, read_model_json, require, require_int, require_number
 from .optim import TrainingOptimizer
 
 #: the settings that must not change between a run and its resumption
@@ -154,8 +155,58 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: TrainingOpt
     for key in ("epoch", "best_epoch", "bad_epochs"):
         require_int(trainer, key, state_path, 0, None, where="trainer.")
     require_number(trainer, "best_score", state_path, where="trainer.")
+    require(meta, "has_best", state_path, bool)
+    check_optimizer_state(meta, optimizer, state_path)
     with blame(state_path, "does not fit this run's model and optimiser"):
         return _restore(meta, tensors, model, optimizer)
+
+
+def same_layout(stored: Any, current: Any, path: Path, where: str) -> None:
+    """``stored`` (read from a checkpoint) has the structure and value types of ``current``.
+
+    Objects have the same keys, lists the same length, numbers stay finite numbers (not
+    booleans), and other scalars keep their type; the values themselves may differ.
+    """
+    def bad(what: str) -> ModelFormatError:
+        return ModelFormatError(path, f"{where}: {what}")
+    if isinstance(current, dict):
+        if not isinstance(stored, dict) or set(stored) != set(map(str, current)) and set(stored) != set(current):
+            raise bad("does not have the layout of this run's optimiser state")
+        for k, v in current.items():
+            same_layout(stored[k] if k in stored else stored[str(k)], v, path, f"{where}.{k}")
+    elif isinstance(current, (list, tuple)):
+        if not isinstance(stored, list) or len(stored) != len(current):
+            raise bad(f"expected a list of {len(current)} values")
+        for i, (a, b) in enumerate(zip(stored, current)):
+            same_layout(a, b, path, f"{where}[{i}]")
+    elif isinstance(current, bool) or current is None or isinstance(current, str):
+        if type(stored) is not type(current):
+            raise bad(f"expected {type(current).__name__}, found {type(stored).__name__}")
+    elif isinstance(current, (int, float)):
+        if isinstance(stored, bool) or not isinstance(stored, (int, float)) or not math.isfinite(stored) \
+                or abs(stored) > 1e15 or (isinstance(current, int) and not isinstance(stored, int)):
+            raise bad(f"expected a finite {'integer' if isinstance(current, int) else 'number'}, found {stored!r:.40}")
+
+
+def check_optimizer_state(meta: dict[str, Any], optimizer: TrainingOptimizer, path: Path) -> None:
+    """The optimiser groups, scalars and schedules in ``state.json`` fit this run's optimiser."""
+    groups = [o.state_dict()["param_groups"] for o in optimizer.optimizers]
+    same_layout(meta.get("optimizer_param_groups"), groups, path, "optimizer_param_groups")
+    for k, (stored_groups, current_groups) in enumerate(zip(meta["optimizer_param_groups"], groups)):
+        for g, (stored, current) in enumerate(zip(stored_groups, current_groups)):
+            for key, value in current.items():  # settings are this run's; only the scheduled lr moves
+                if key != "lr" and json.loads(json.dumps(value)) != stored[key]:
+                    raise ModelFormatError(path, f"optimizer_param_groups[{k}][{g}].{key} is {stored[key]!r:.40}, "
+                                                 f"this run has {value!r:.40}")
+    same_layout(meta.get("schedulers"), [s.state_dict() for s in optimizer.schedulers], path, "schedulers")
+    scalars = meta.get("optimizer_scalars")
+    if not isinstance(scalars, dict):
+        raise ModelFormatError(path, "'optimizer_scalars' must be an object")
+    for key, value in scalars.items():
+        parts = key.split(".", 2)
+        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or int(parts[0]) >= len(optimizer.optimizers) \
+                or isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ModelFormatError(path, f"optimizer_scalars: bad entry {key!r}: {value!r:.40}")
 
 
 def _restore(meta: dict[str, Any], tensors: dict[str, torch.Tensor], model: torch.nn.Module,
