@@ -394,3 +394,28 @@ def test_frozen_encoder_model_is_self_contained(tmp_path, monkeypatch):
     assert not elsewhere.exists()
     edit(model, "featurizer.json", lambda d: d.pop("cache_dir") and d.update(encoder_dir="../../machine"))
     refused(model, "featurizer.json", "encoder_dir", "outside")
+
+
+SEGMENTS = ["..", ".", "tokenizer", "encoder", "link", "", "~", "/", "\\", "..\\..", "%2e%2e", "\x00"]
+
+
+@settings(max_examples=150, deadline=None)
+@given(parts=st.lists(st.sampled_from(SEGMENTS), min_size=1, max_size=6), absolute=st.booleans())
+def test_stored_paths_never_resolve_outside(tmp_path_factory, parts, absolute):
+    """Any stored path either resolves inside the folder (symlinks followed) or is refused."""
+    root = tmp_path_factory.getbasetemp() / "paths"
+    folder = root / "model"
+    if not folder.exists():
+        (folder / "tokenizer").mkdir(parents=True)
+        (root / "outside").mkdir()
+        (folder / "link").symlink_to(root / "outside", target_is_directory=True)
+    stored = ("/" if absolute else "") + "/".join(parts)
+    try:
+        got = inside(folder, stored, "featurizer.json", "tokenizer_dir")
+    except ModelFormatError:
+        return
+    assert got == folder.resolve() or folder.resolve() in got.parents
+    for kind, key in (("transformer-tokenizer", "tokenizer_dir"), ("frozen-encoder", "encoder_dir")):
+        with pytest.raises(ModelFormatError):  # the stub folders hold no tokenizer/encoder
+            featurizer_from_dict({"kind": kind, key: stored}, folder)
+    assert sorted(p.name for p in root.iterdir()) == ["model", "outside"]
