@@ -419,3 +419,15 @@ def test_stored_paths_never_resolve_outside(tmp_path_factory, parts, absolute):
         with pytest.raises(ModelFormatError):  # the stub folders hold no tokenizer/encoder
             featurizer_from_dict({"kind": kind, key: stored}, folder)
     assert sorted(p.name for p in root.iterdir()) == ["model", "outside"]
+
+
+def test_symlink_loops_and_odd_pids_are_handled(tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "loop").symlink_to(folder / "loop")
+    with pytest.raises(ModelFormatError):
+        featurizer_from_dict({"kind": "transformer-tokenizer", "tokenizer_dir": "loop"}, folder)
+    (tmp_path / f".model.mltc-{10**30}-abc.tmp").mkdir()  # not a pid this machine can have: left alone
+    with atomic_directory(folder) as out:
+        (out / "x").write_text("1")
+    assert (tmp_path / f".model.mltc-{10**30}-abc.tmp").exists() and (folder / "x").exists()

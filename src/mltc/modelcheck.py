@@ -128,7 +128,10 @@ def inside(folder: str | os.PathLike, stored: Any, path: str | os.PathLike, key:
     if os.path.isabs(stored) or stored.startswith("~") or "\\" in stored or "\x00" in stored:
         raise ModelFormatError(path, f"{key!r} is {stored!r}: only relative paths inside the model folder are allowed")
     root = Path(folder).resolve()
-    target = (root / stored).resolve()
+    try:
+        target = (root / stored).resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop, a name too long
+        raise ModelFormatError(path, f"{key!r} is {stored!r:.80}, which cannot be resolved ({_short(exc)})") from None
     if target != root and root not in target.parents:
         raise ModelFormatError(path, f"{key!r} is {stored!r}, which leads outside the model folder")
     return target
@@ -141,7 +144,10 @@ def check_tree_inside(folder: str | os.PathLike, sub: Path, path: str | os.PathL
         raise ModelFormatError(path, f"{key!r} names {sub.name!r}, which is not a folder of the model")
     for dirpath, dirnames, filenames in os.walk(sub):
         for name in dirnames + filenames:
-            real = (Path(dirpath) / name).resolve()
+            try:
+                real = (Path(dirpath) / name).resolve()
+            except (OSError, RuntimeError):  # a symlink loop
+                raise ModelFormatError(path, f"{key!r}: {name!r} is a symlink that cannot be resolved") from None
             if root not in real.parents:
                 raise ModelFormatError(path, f"{key!r}: {Path(dirpath, name).relative_to(root)} links outside the model folder")
 
