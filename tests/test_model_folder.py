@@ -431,3 +431,22 @@ def test_symlink_loops_and_odd_pids_are_handled(tmp_path):
     with atomic_directory(folder) as out:
         (out / "x").write_text("1")
     assert (tmp_path / f".model.mltc-{10**30}-abc.tmp").exists() and (folder / "x").exists()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzzed_weights_header_loads_or_fails_cleanly(saved, data):
+    """Bytes of the safetensors header overwritten at random: a clean error or a working model."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(shutil.copytree(saved, Path(tmp) / "model"))
+        path = folder / "model.safetensors"
+        raw = bytearray(path.read_bytes())
+        end = 8 + int.from_bytes(raw[:8], "little")
+        for _ in range(data.draw(st.integers(1, 4))):
+            raw[data.draw(st.integers(0, end - 1))] = data.draw(st.sampled_from(b'0123456789[]{},:"F \xff'))
+        path.write_bytes(bytes(raw))
+        assert try_load(folder, TEXTS) in ("clean", "loaded")
+
+
+def test_the_error_class_is_exported():
+    assert mltc.ModelFormatError is ModelFormatError and issubclass(ModelFormatError, ValueError)
