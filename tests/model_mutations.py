@@ -76,7 +76,8 @@ def mutate(doc: Any, pick: Pick) -> tuple[Any, str]:
 
 def mutate_folder(folder: Path, pick: Pick) -> str:
     """Mutate one JSON file of a model folder (once or twice); returns a description."""
-    name = JSON_FILES[pick(len(JSON_FILES))]
+    names = [n for n in JSON_FILES if (folder / n).exists()]
+    name = names[pick(len(names))]
     path = folder / name
     doc = json.loads(path.read_text(encoding="utf-8"))
     steps = []

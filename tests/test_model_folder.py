@@ -450,3 +450,22 @@ def test_fuzzed_weights_header_loads_or_fails_cleanly(saved, data):
 
 def test_the_error_class_is_exported():
     assert mltc.ModelFormatError is ModelFormatError and issubclass(ModelFormatError, ValueError)
+
+
+@pytest.fixture(scope="module")
+def graded_saved(tmp_path_factory):
+    from mltc.finegrained import GradedExample, train_graded
+    rows = [GradedExample("love this joy", (2, 1)), GradedExample("sad and angry", (0, 0)),
+            GradedExample("so much love", (3, 0)), GradedExample("fine day", (1, 1))]
+    out = tmp_path_factory.mktemp("graded")
+    train_graded(rows, rows, ["love", "joy"], TrainConfig(model="tfidf-linear", epochs=2), out_dir=out)
+    return out / "model"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_fuzzed_graded_model_loads_or_fails_cleanly(graded_saved, data):
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(shutil.copytree(graded_saved, Path(tmp) / "model"))
+        note(mutate_folder(folder, lambda n: data.draw(st.integers(0, max(0, n - 1)))))
+        assert try_load(folder, TEXTS) in ("clean", "loaded")
