@@ -185,6 +185,8 @@ def require(d: dict, key: str, path: str | os.PathLike, types: type | tuple[type
 def _names(types: tuple[type, ...]) -> str:
     names = {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list",
              dict: "an object", type(None): "null"}
+    if int in types and float in types:
+        types = tuple(t for t in types if t is not int)
     return " or ".join(names.get(t, t.__name__) for t in types)
 
 
