@@ -60,6 +60,14 @@ def test_the_same_run_resumes_and_may_run_longer(run):
     assert [h["epoch"] for h in clf.metrics["history"]] == [1, 2, 3]
 
 
+def test_a_scheduled_run_cannot_change_its_length(tmp_path):
+    """With linear decay the learning-rate curve depends on the number of epochs."""
+    fit(tmp_path / "run", schedule="linear")
+    with pytest.raises(ResumeMismatchError, match="epochs: checkpoint 2, now 3"):
+        fit(tmp_path / "run", resume=True, schedule="linear", epochs=3)
+    assert len(fit(tmp_path / "run", resume=True, schedule="linear").metrics["history"]) == 2
+
+
 CHANGES = {
     "lr": dict(lr=0.5),
     "seed": dict(seed=2),

@@ -65,11 +65,14 @@ def run_fingerprint(cfg: Any, train: Sequence[Any], validation: Sequence[Any], l
     Returns
     -------
     dict
-        Plain JSON values: the settings in :data:`FINGERPRINT_KEYS`, and SHA-256 digests
+        Plain JSON values: the settings in :data:`FINGERPRINT_KEYS` (plus ``epochs`` when a
+        warm-up or linear decay makes the learning rate depend on it), and SHA-256 digests
         ``train_data``, ``validation_data`` and ``labels``.
     """
     d = cfg.to_dict()
     out = {k: json.loads(json.dumps(d.get(k), default=str)) for k in FINGERPRINT_KEYS}
+    if d.get("schedule") == "linear" or d.get("warmup_ratio"):  # the learning-rate curve depends on the length
+        out["epochs"] = d.get("epochs")
     out.update(train_data=data_digest(train), validation_data=data_digest(validation), labels=_digest(list(labels)))
     return out
 
