@@ -103,6 +103,21 @@ def test_a_symlink_out_of_the_folder_is_refused(tmp_path):
         featurizer_from_dict({"kind": "transformer-tokenizer", "tokenizer_dir": "tokenizer"}, folder)
 
 
+@pytest.mark.parametrize("name", ["model.safetensors", "labels.json", "decision.json", "extra-folder"])
+def test_a_model_file_linking_outside_is_refused(model, tmp_path, name):
+    """Loading reads no file through a symlink that leaves the folder (for the fixed names too)."""
+    outside = tmp_path / "outside" / name
+    outside.parent.mkdir()
+    if (model / name).exists():
+        shutil.move(model / name, outside)
+    else:
+        outside.mkdir()
+    (model / name).symlink_to(outside)
+    with pytest.raises(ModelFormatError, match="outside the model folder") as info:
+        mltc.load(model)
+    assert name in str(info.value)
+
+
 def test_inside_accepts_plain_sub_paths(tmp_path):
     assert inside(tmp_path, "tokenizer", "f.json", "k") == (tmp_path / "tokenizer").resolve()
     assert inside(tmp_path, "a/../b", "f.json", "k") == (tmp_path / "b").resolve()

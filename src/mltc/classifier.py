@@ -27,8 +27,8 @@ from .data.labels import LabelSpace
 from .decision import Decision, FixedThreshold, TopK, decision_from_dict
 from .io import atomic_directory, write_json
 from .metrics import evaluate as evaluate_predictions
-from .modelcheck import (ModelFormatError, blame, check_decision_dict, check_labels_dict, check_meta,
-                         check_weights_match, read_model_json, safetensors_shapes, scrub_config)
+from .modelcheck import (ModelFormatError, blame, check_decision_dict, check_folder_self_contained, check_labels_dict,
+                         check_meta, check_weights_match, read_model_json, safetensors_shapes, scrub_config)
 from .models.featurizers import Featurizer, featurizer_from_dict
 from .models.registry import NETWORKS
 
@@ -256,6 +256,7 @@ class Classifier:
             A file is missing, damaged or disagrees with another; the message names it.
         """
         folder = model_folder(folder)
+        check_folder_self_contained(folder)
         meta_path = folder / "mltc.json"
         meta = read_model_json(meta_path)
         check_meta(meta, meta_path, FORMAT, FORMAT_VERSION, list(NETWORKS))

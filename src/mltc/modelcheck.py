@@ -152,6 +152,21 @@ def check_tree_inside(folder: str | os.PathLike, sub: Path, path: str | os.PathL
                 raise ModelFormatError(path, f"{key!r}: {Path(dirpath, name).relative_to(root)} links outside the model folder")
 
 
+def check_folder_self_contained(folder: str | os.PathLike) -> None:
+    """Refuse a model folder holding a symlink (to a file or a folder) that leads outside it."""
+    root = Path(folder).resolve()
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            entry = Path(dirpath, name)
+            try:
+                real = entry.resolve()
+            except (OSError, RuntimeError):  # a symlink loop
+                raise ModelFormatError(entry, "a symlink that cannot be resolved") from None
+            if real != root and root not in real.parents:
+                raise ModelFormatError(entry, "a symlink leading outside the model folder; a model folder must be "
+                                              "self-contained")
+
+
 def require(d: dict, key: str, path: str | os.PathLike, types: type | tuple[type, ...], *, optional: bool = False,
             default: Any = None, where: str = "") -> Any:
     """``d[key]`` checked to be of ``types`` (booleans never count as numbers).
