@@ -4,8 +4,8 @@ The text vector is the attention-masked mean of the last hidden states, L2-norma
 sentence-transformers recipe for all-MiniLM-L6-v2). Vectors are cached on disk in an SQLite
 file keyed by a hash of (encoder weights, max_len, text), so repeated runs and other losses
 reuse them. The cache's place and size are the user's settings (env ``MLTC_CACHE_DIR``,
-``MLTC_CACHE_MAX_MB``; the oldest vectors are evicted first), never the model file's. Optionally TF-IDF features are concatenated (as a sparse linear term of the head).
-This gives CPU users pretrained knowledge in minutes: the encoder runs once per text.
+``MLTC_CACHE_MAX_MB``; the oldest vectors are evicted first), never the model file's.
+Optionally TF-IDF features are concatenated (as a sparse linear term of the head). This gives CPU users pretrained knowledge in minutes: the encoder runs once per text.
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def cache_max_bytes() -> int:
         raise ValueError(f"MLTC_CACHE_MAX_MB must be a number of megabytes, got {raw!r}") from None
     if not mb >= 0:
         raise ValueError(f"MLTC_CACHE_MAX_MB must be a non-negative number, got {raw!r}")
-    return int(mb * 1024 * 1024)
+    return int(min(mb, 2.0**40) * 1024 * 1024)  # "inf": no practical bound
 
 
 class VectorCache:
