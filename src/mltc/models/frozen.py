@@ -5,7 +5,8 @@ sentence-transformers recipe for all-MiniLM-L6-v2). Vectors are cached on disk i
 file keyed by a hash of (encoder weights, max_len, text), so repeated runs and other losses
 reuse them. The cache's place and size are the user's settings (env ``MLTC_CACHE_DIR``,
 ``MLTC_CACHE_MAX_MB``; the oldest vectors are evicted first), never the model file's.
-Optionally TF-IDF features are concatenated (as a sparse linear term of the head). This gives CPU users pretrained knowledge in minutes: the encoder runs once per text.
+Optionally TF-IDF features are concatenated (as a sparse linear term of the head). This gives
+CPU users pretrained knowledge in minutes: the encoder runs once per text.
 """
 from __future__ import annotations
 
