@@ -25,8 +25,10 @@ from torch import nn
 from .data.examples import Example
 from .data.labels import LabelSpace
 from .decision import Decision, FixedThreshold, TopK, decision_from_dict
-from .io import atomic_directory, read_json, write_json
+from .io import atomic_directory, write_json
 from .metrics import evaluate as evaluate_predictions
+from .modelcheck import (ModelFormatError, blame, check_decision_dict, check_folder_self_contained, check_labels_dict,
+                         check_meta, check_weights_match, read_model_json, safetensors_shapes, scrub_config)
 from .models.featurizers import Featurizer, featurizer_from_dict
 from .models.registry import NETWORKS
 
@@ -52,6 +54,51 @@ def build_network(spec: dict[str, Any]) -> nn.Module:
     if cls is None:
         raise ValueError(f"unknown network class {spec['class']!r} in the model folder")
     return cls(spec["input_size"], spec["num_labels"], **spec.get("options", {}))
+
+
+def load_network(spec: dict[str, Any], folder: Path, meta_path: Path) -> nn.Module:
+    """Build the network ``mltc.json`` describes and load ``model.safetensors`` into it.
+
+    The description is first built on the ``meta`` device (no memory) and compared with
+    the weights file's header, so a damaged or inconsistent folder fails with one
+    :class:`~mltc.modelcheck.ModelFormatError` before anything large is allocated.
+    """
+    weights = folder / "model.safetensors"
+    header = safetensors_shapes(weights)
+    with blame(meta_path, "the network it describes cannot be built"), torch.device("meta"):
+        skeleton = build_network(spec)
+    expected = {k: (tuple(v.shape), v.is_floating_point()) for k, v in skeleton.state_dict().items()}
+    check_weights_match(expected, header, weights, meta_path)
+    with blame(meta_path, "the network it describes cannot be built"):
+        network = build_network(spec)
+    with blame(weights, "cannot load the weights"):
+        load_model(network, str(weights), strict=True, device="cpu")
+    bad = [k for k, v in network.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise ModelFormatError(weights, f"tensor {bad[0]!r} holds NaN or infinite values")
+    return network.eval()
+
+
+def check_featurizer_fits(featurizer: Featurizer, spec: dict[str, Any], feat_path: Path, meta_path: Path) -> None:
+    """The featurizer's input size (vocabulary) and options agree with the network's description."""
+    if featurizer.input_size != spec["input_size"]:
+        raise ModelFormatError(feat_path, f"gives {featurizer.input_size} inputs (vocabulary) but the network in "
+                                          f"{meta_path} takes {spec['input_size']}")
+    options = spec.get("options") or {}
+    for key, value in featurizer.network_options().items():
+        if options.get(key, 0) != value:
+            raise ModelFormatError(feat_path, f"needs network option {key}={value} but {meta_path} has "
+                                              f"{options.get(key)!r}")
+
+
+def model_folder(folder: str | os.PathLike) -> Path:
+    """The model folder itself, given it or a training run folder holding ``model/``."""
+    folder = Path(folder)
+    if not (folder / "mltc.json").exists() and (folder / "model" / "mltc.json").exists():
+        folder = folder / "model"  # a training run folder
+    if not (folder / "mltc.json").exists():
+        raise FileNotFoundError(f"{folder} is not an mltc model folder (no mltc.json)")
+    return folder
 
 
 class Classifier:
@@ -188,41 +235,61 @@ class Classifier:
             write_json(tmp / "featurizer.json", self.featurizer.to_dict(), indent=None)
             self.featurizer.save_files(tmp)
             write_json(tmp / "decision.json", self.decision.to_dict())
-            write_json(tmp / "config.json", self.config)
+            write_json(tmp / "config.json", scrub_config(self.config))
             write_json(tmp / "metrics.json", self.metrics)
             save_model(self.network, str(tmp / "model.safetensors"), metadata={"format": FORMAT})
         return folder
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> "Classifier":
-        """Load a model folder written by :meth:`save` (JSON and safetensors only)."""
-        folder = Path(folder)
-        if not (folder / "mltc.json").exists() and (folder / "model" / "mltc.json").exists():
-            folder = folder / "model"  # a training run folder
+        """Load a model folder written by :meth:`save` (JSON and safetensors only).
+
+        Every file is checked before use, and the files against each other (label
+        counts, vocabulary and network sizes, thresholds); stored paths resolve inside
+        the folder only.
+
+        Raises
+        ------
+        FileNotFoundError
+            ``folder`` holds no ``mltc.json``.
+        ModelFormatError
+            A file is missing, damaged or disagrees with another; the message names it.
+        """
+        folder = model_folder(folder)
+        check_folder_self_contained(folder)
         meta_path = folder / "mltc.json"
-        if not meta_path.exists():
-            raise FileNotFoundError(f"{folder} is not an mltc model folder (no mltc.json)")
-        meta = read_json(meta_path)
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"{meta_path}: not an mltc model (format {meta.get('format')!r})")
-        if int(meta.get("version", 0)) > FORMAT_VERSION:
-            raise ValueError(f"{folder} was written by a newer mltc (format version {meta['version']})")
-        label_space = LabelSpace.from_dict(read_json(folder / "labels.json"))
-        featurizer = featurizer_from_dict(read_json(folder / "featurizer.json"), folder)
-        network = build_network(meta["network"])
-        load_model(network, str(folder / "model.safetensors"), strict=True, device="cpu")
-        network.eval()
-        return cls(featurizer, network, meta["network"], label_space, decision_from_dict(read_json(folder / "decision.json")),
-                   meta["model"], meta.get("activation", "sigmoid"), read_json(folder / "config.json"),
-                   read_json(folder / "metrics.json"))
+        meta = read_model_json(meta_path)
+        check_meta(meta, meta_path, FORMAT, FORMAT_VERSION, list(NETWORKS))
+        if meta.get("activation", "sigmoid") not in ACTIVATIONS:
+            raise ModelFormatError(meta_path, f"'activation' must be one of {ACTIVATIONS}, found {meta['activation']!r}")
+        spec = meta["network"]
+        n = spec["num_labels"]
+        if meta.get("labels", n) != n:
+            raise ModelFormatError(meta_path, f"says {meta['labels']!r} labels but its network has {n} outputs")
+        labels_path, decision_path = folder / "labels.json", folder / "decision.json"
+        labels_dict = read_model_json(labels_path)
+        if len(check_labels_dict(labels_dict, labels_path)) != n:
+            raise ModelFormatError(labels_path, f"lists {len(labels_dict['labels'])} labels but the network in "
+                                                f"{meta_path} has {n} outputs")
+        with blame(labels_path):
+            label_space = LabelSpace.from_dict(labels_dict)
+        decision_dict = read_model_json(decision_path)
+        check_decision_dict(decision_dict, n, decision_path)
+        with blame(decision_path):
+            decision = decision_from_dict(decision_dict)
+        config, metrics = read_model_json(folder / "config.json"), read_model_json(folder / "metrics.json")
+        feat_path = folder / "featurizer.json"
+        featurizer = featurizer_from_dict(read_model_json(feat_path), folder, feat_path)
+        check_featurizer_fits(featurizer, spec, feat_path, meta_path)
+        network = load_network(spec, folder, meta_path)
+        return cls(featurizer, network, spec, label_space, decision, meta["model"], meta.get("activation", "sigmoid"),
+                   config, metrics)
 
 
 def load(folder: str | os.PathLike):
     """Load a saved model folder: ``mltc.load("runs/reuters-db")`` (multi-label or fine-grained)."""
-    folder = Path(folder)
-    if not (folder / "mltc.json").exists() and (folder / "model" / "mltc.json").exists():
-        folder = folder / "model"
-    if (folder / "mltc.json").exists() and read_json(folder / "mltc.json").get("format") == "mltc-fine-grained":
+    folder = model_folder(folder)
+    if read_model_json(folder / "mltc.json").get("format") == "mltc-fine-grained":
         from .finegrained import GradedClassifier
         return GradedClassifier.load(folder)
     return Classifier.load(folder)

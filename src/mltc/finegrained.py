@@ -19,12 +19,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .classifier import batched, build_network
+from .classifier import batched, build_network, check_featurizer_fits, load_network, model_folder
 from .data.readers import DataFormatError, decoded_lines
-from .io import atomic_directory, read_json, write_json
+from .io import atomic_directory, write_json
 from .metrics.classification import prf_from_counts
+from .modelcheck import (ModelFormatError, check_folder_self_contained, check_meta, read_model_json, scrub_config,
+                         string_list)
 from .models.featurizers import featurizer_from_dict
-from .models.registry import model_spec
+from .models.registry import NETWORKS, model_spec
 from .training.config import TrainConfig
 from .training.optim import TrainingOptimizer, linear_schedule
 from .training.trainer import build_model_parts
@@ -145,23 +147,37 @@ class GradedClassifier:
                                            "levels": self.level_names})
             write_json(tmp / "featurizer.json", self.featurizer.to_dict(), indent=None)
             self.featurizer.save_files(tmp)
-            write_json(tmp / "config.json", self.config)
+            write_json(tmp / "config.json", scrub_config(self.config))
             write_json(tmp / "metrics.json", self.metrics)
             save_model(self.network, str(tmp / "model.safetensors"))
         return folder
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> "GradedClassifier":
-        from safetensors.torch import load_model
-        folder = Path(folder)
-        meta = read_json(folder / "mltc.json")
-        if meta.get("format") != FORMAT:
-            raise ValueError(f"{folder} is not a fine-grained mltc model")
-        network = build_network(meta["network"])
-        load_model(network, str(folder / "model.safetensors"), device="cpu")
-        return cls(featurizer_from_dict(read_json(folder / "featurizer.json"), folder), network, meta["network"],
-                   meta["aspects"], meta["levels"], meta["model"], read_json(folder / "config.json"),
-                   read_json(folder / "metrics.json"))
+        """Load a folder written by :meth:`save`; every file is checked as in :meth:`Classifier.load`.
+
+        Raises
+        ------
+        ModelFormatError
+            A file is missing, damaged or disagrees with another; the message names it.
+        """
+        folder = model_folder(folder)
+        check_folder_self_contained(folder)
+        meta_path = folder / "mltc.json"
+        meta = read_model_json(meta_path)
+        check_meta(meta, meta_path, FORMAT, 1, list(NETWORKS))
+        aspects = string_list(meta.get("aspects"), meta_path, "aspects")
+        levels = string_list(meta.get("levels"), meta_path, "levels")
+        spec = meta["network"]
+        if not aspects or not levels or len(aspects) * len(levels) != spec["num_labels"]:
+            raise ModelFormatError(meta_path, f"{len(aspects)} aspects x {len(levels)} levels do not match the "
+                                              f"network's {spec['num_labels']} outputs")
+        config, metrics = read_model_json(folder / "config.json"), read_model_json(folder / "metrics.json")
+        feat_path = folder / "featurizer.json"
+        featurizer = featurizer_from_dict(read_model_json(feat_path), folder, feat_path)
+        check_featurizer_fits(featurizer, spec, feat_path, meta_path)
+        network = load_network(spec, folder, meta_path)
+        return cls(featurizer, network, spec, aspects, levels, meta["model"], config, metrics)
 
 
 def train_graded(train: Sequence[GradedExample], validation: Sequence[GradedExample], aspects: Sequence[str],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from contextlib import contextmanager
@@ -38,10 +39,15 @@ def _umask() -> int:
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (permissions as for a normal new file)."""
+    """Write ``data`` to ``path`` atomically (permissions as for a normal new file).
+
+    The temporary file's name carries this process's id; temporaries of ``path`` left by
+    killed processes are removed first (see :func:`remove_stale_temporaries`).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.mltc-{os.getpid()}-", suffix=".tmp", dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
@@ -88,6 +94,57 @@ def read_json(path: str | os.PathLike) -> Any:
         return json.load(fh)
 
 
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (this process counts as alive: its own saves may be in flight)."""
+    if pid <= 0:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError, OverflowError, ValueError):
+        return True  # exists, owned by someone else (or cannot tell: leave it)
+    return True
+
+
+def _temp_pattern(target: Path) -> re.Pattern:
+    """Names of this module's temporary folders for ``target``: ``.NAME.mltc-PID-RANDOM.tmp`` (or ``.old``)."""
+    return re.compile(rf"\.{re.escape(target.name)}\.mltc-(\d+)-[A-Za-z0-9_]+\.(tmp|old)")
+
+
+def remove_stale_temporaries(target: str | os.PathLike) -> list[Path]:
+    """Remove what killed saves of ``target`` left behind; returns what was cleaned.
+
+    Only temporaries named by :func:`atomic_directory` or :func:`atomic_write_bytes` for
+    this very target, beside it, whose writing process is gone, are touched. A stale ``.old`` backup (a kill between the two
+    renames of a replacement) is put back under the target's name when the target is
+    missing, otherwise removed.
+    """
+    target = Path(target)
+    pattern = _temp_pattern(target)
+    cleaned = []
+    try:
+        entries = list(target.parent.iterdir())
+    except OSError:
+        return cleaned
+    for entry in sorted(entries, key=lambda p: p.name):
+        m = pattern.fullmatch(entry.name)
+        if not m or entry.is_symlink() or _pid_alive(int(m.group(1))):
+            continue
+        if entry.is_file() and m.group(2) == "tmp":
+            entry.unlink(missing_ok=True)
+        elif not entry.is_dir():
+            continue
+        elif m.group(2) == "old" and not target.exists():
+            os.replace(entry, target)
+        else:
+            shutil.rmtree(entry, ignore_errors=True)
+        cleaned.append(entry)
+    return cleaned
+
+
 @contextmanager
 def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
     """Yield a fresh temporary folder that replaces ``target`` once the block succeeds.
@@ -96,16 +153,21 @@ def atomic_directory(target: str | os.PathLike) -> Iterator[Path]:
     An existing ``target`` is swapped out in two renames, so at every instant either the
     old or the new complete folder is present under the name (or, for the instant
     between the renames, the old one under a backup name).
+
+    Temporary names carry the writing process's id, so that the next save of the same
+    target removes what a killed process left (see :func:`remove_stale_temporaries`).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
+    remove_stale_temporaries(target)
+    prefix = f".{target.name}.mltc-{os.getpid()}-"
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=target.parent))
     os.chmod(tmp, 0o777 & ~_umask())
     try:
         yield tmp
         _fsync_dir(tmp)
         if target.exists():
-            backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=target.parent))
+            backup = Path(tempfile.mkdtemp(prefix=prefix, suffix=".old", dir=target.parent))
             backup.rmdir()
             os.replace(target, backup)
             os.replace(tmp, target)

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from ..data.readers import DataFormatError
+from ..modelcheck import ModelFormatError
 
 DATA_OPTIONS = [
     click.option("--data", "data_name", help="Named data set: reuters21578, goemotions, cail2019-{divorce,labor,loan}."),
@@ -72,7 +73,7 @@ class MltcGroup(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except (DataFormatError, FileNotFoundError, FileExistsError, ValueError) as exc:
+        except (DataFormatError, ModelFormatError, FileNotFoundError, FileExistsError, ValueError) as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(2)
 

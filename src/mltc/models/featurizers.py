@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -21,6 +22,9 @@ import scipy.sparse as sp
 import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from ..modelcheck import (MACHINE_OPTIONS, SAFE_ANALYZERS, SAFE_STOP_WORDS, SAFE_TOKEN_PATTERNS, ModelFormatError,
+                          blame, check_tree_inside, inside, ngram_range, number_list, only_keys, require, require_int,
+                          require_number, string_list)
 from .text import clip, cjk_ratio, tokenize
 
 PAD, UNK = 0, 1
@@ -67,6 +71,21 @@ def bag_batch(ids: Sequence[np.ndarray], weights: Sequence[np.ndarray] | None = 
     return out
 
 
+def check_plain_tfidf_options(analyzer: Any, token_pattern: Any, stop_words: Any) -> None:
+    """Only plain, known values for the TF-IDF options that scikit-learn would compile or call.
+
+    A token pattern is a regular expression run on every text: only the known safe
+    patterns are accepted (a crafted one can take exponential time).
+    """
+    if analyzer not in SAFE_ANALYZERS:
+        raise ValueError(f"analyzer must be one of {', '.join(SAFE_ANALYZERS)}, got {analyzer!r}")
+    if token_pattern not in SAFE_TOKEN_PATTERNS:
+        raise ValueError(f"token_pattern must be one of {', '.join(map(repr, SAFE_TOKEN_PATTERNS))}, got {token_pattern!r}")
+    if stop_words not in SAFE_STOP_WORDS and not (isinstance(stop_words, list)
+                                                  and all(isinstance(w, str) for w in stop_words)):
+        raise ValueError(f"stop_words must be null, 'english' or a list of words, got {stop_words!r}")
+
+
 class TfidfFeaturizer(Featurizer):
     """TF-IDF over word n-grams or character n-grams (``analyzer='auto'`` decides).
 
@@ -83,6 +102,7 @@ class TfidfFeaturizer(Featurizer):
                  lowercase: bool = True, norm: str = "l2", token_pattern: str = r"(?u)\b\w\w+\b",
                  stop_words: str | None = None, vocabulary: list[str] | None = None, idf: list[float] | None = None,
                  resolved_analyzer: str | None = None) -> None:
+        check_plain_tfidf_options(analyzer, token_pattern, stop_words)
         self.params = dict(analyzer=analyzer, ngram_range=tuple(ngram_range), char_ngram_range=tuple(char_ngram_range),
                            min_df=min_df, max_df=max_df, max_features=max_features, sublinear_tf=sublinear_tf,
                            lowercase=lowercase, norm=norm, token_pattern=token_pattern, stop_words=stop_words)
@@ -224,20 +244,110 @@ FEATURIZERS: dict[str, type[Featurizer]] = {
 }
 
 
-def featurizer_from_dict(d: dict[str, Any], folder=None) -> Featurizer:
-    """Rebuild a fitted featurizer; ``folder`` resolves the files it saved beside its JSON."""
+TFIDF_KEYS = ("analyzer", "ngram_range", "char_ngram_range", "min_df", "max_df", "max_features", "sublinear_tf",
+              "lowercase", "norm", "token_pattern", "stop_words", "vocabulary", "idf", "resolved_analyzer")
+
+
+def _check_tfidf(d: dict[str, Any], path) -> None:
+    only_keys(d, TFIDF_KEYS, path, "a TF-IDF featurizer")
+    with blame(path, "unsafe TF-IDF option"):
+        check_plain_tfidf_options(d.get("analyzer", "auto"), d.get("token_pattern", SAFE_TOKEN_PATTERNS[0]),
+                                  d.get("stop_words"))
+    for key in ("ngram_range", "char_ngram_range"):
+        if key in d:
+            ngram_range(d, key, path)
+    for key in ("min_df", "max_df"):
+        require_number(d, key, path, 0, None, optional=True)
+    require_int(d, "max_features", path, 1, None, optional=True)
+    for key in ("sublinear_tf", "lowercase"):
+        require(d, key, path, bool, optional=True)
+    if d.get("norm", "l2") not in ("l1", "l2", None):
+        raise ModelFormatError(path, f"'norm' must be 'l1', 'l2' or null, found {d.get('norm')!r}")
+    if d.get("resolved_analyzer") not in ("word", "char", "char_wb"):
+        raise ModelFormatError(path, f"'resolved_analyzer' must be 'word', 'char' or 'char_wb', found {d.get('resolved_analyzer')!r}")
+    vocab = string_list(d.get("vocabulary"), path, "vocabulary", nonempty=False)
+    if not vocab:
+        raise ModelFormatError(path, "the vocabulary is empty")
+    number_list(d.get("idf"), path, "idf", len(vocab))
+
+
+def _check_vocab(d: dict[str, Any], path, hashed: bool) -> None:
+    keys = ("max_len", "min_count", "max_size", "vocabulary") + (("buckets", "word_ngrams") if hashed else ())
+    only_keys(d, keys, path, "a vocabulary featurizer")
+    require_int(d, "max_len", path, 1, 10**7, optional=True)
+    require_int(d, "min_count", path, 0, None, optional=True)
+    require_int(d, "max_size", path, 0, None, optional=True)
+    if hashed:
+        require_int(d, "buckets", path, 1, 2**31, optional=True)
+        require_int(d, "word_ngrams", path, 1, 20, optional=True)
+    if len(string_list(d.get("vocabulary"), path, "vocabulary")) < 2:
+        raise ModelFormatError(path, "the vocabulary needs at least the padding and unknown entries")
+
+
+def _encoder_folder(d: dict[str, Any], folder, path, key: str) -> str:
+    """The stored encoder/tokenizer sub-folder, resolved inside the model folder (never the ``encoder`` name)."""
+    if folder is None:
+        raise ModelFormatError(path, "a pretrained encoder or tokenizer loads only from its model folder")
+    sub = inside(folder, d.get(key, "tokenizer" if key == "tokenizer_dir" else "encoder"), path, key)
+    check_tree_inside(folder, sub, path, key)
+    require(d, "encoder", path, str, optional=True)
+    require_int(d, "max_len", path, 1, 10**6, optional=True)
+    return str(sub)
+
+
+def featurizer_from_dict(d: dict[str, Any], folder=None, path=None) -> Featurizer:
+    """Rebuild a fitted featurizer from its (untrusted) dict.
+
+    Parameters
+    ----------
+    d : dict
+        What :meth:`Featurizer.to_dict` wrote.
+    folder : path-like, optional
+        The model folder; stored sub-folders (tokenizer, encoder) resolve inside it and
+        nowhere else.
+    path : path-like, optional
+        The file ``d`` was read from (for messages).
+
+    Raises
+    ------
+    ModelFormatError
+        An unknown kind, a missing or ill-typed value, an unsafe option, a stored path
+        leading outside the folder, or a machine setting such as ``cache_dir``.
+    """
+    path = path or (Path(folder) / "featurizer.json" if folder is not None else "featurizer.json")
+    if not isinstance(d, dict):
+        raise ModelFormatError(path, "the featurizer must be a JSON object")
     d = dict(d)
     kind = d.pop("kind", None)
+    if not isinstance(kind, str):
+        raise ModelFormatError(path, f"'kind' must name a featurizer kind, found {kind!r:.60}")
+    for key in MACHINE_OPTIONS:
+        if key in d:
+            raise ModelFormatError(path, f"{key!r} is not allowed in a model file: caches are set by the user "
+                                         f"(env MLTC_CACHE_DIR), never by the model")
     if kind == "transformer-tokenizer":
         from .transformer import TransformerTokenizer
-        if folder is not None:
-            d["tokenizer_dir"] = str(folder / d.get("tokenizer_dir", "tokenizer"))
-        return TransformerTokenizer(**d)
+        only_keys(d, ("encoder", "max_len", "tokenizer_dir"), path, "a transformer tokenizer")
+        d["tokenizer_dir"] = _encoder_folder(d, folder, path, "tokenizer_dir")
+        with blame(d["tokenizer_dir"], "cannot load the tokenizer"):
+            return TransformerTokenizer(**d)
     if kind == "frozen-encoder":
         from .frozen import FrozenEncoderFeaturizer
-        if folder is not None:
-            d["encoder_dir"] = str(folder / d.get("encoder_dir", "encoder"))
-        return FrozenEncoderFeaturizer(**d)
+        only_keys(d, ("encoder", "max_len", "batch_size", "encoder_dir", "tfidf_state"), path, "a frozen encoder")
+        require_int(d, "batch_size", path, 1, 10**6, optional=True)
+        d["encoder_dir"] = _encoder_folder(d, folder, path, "encoder_dir")
+        state = d.get("tfidf_state")
+        if state is not None:
+            if not isinstance(state, dict) or state.get("kind") != "tfidf":
+                raise ModelFormatError(path, "'tfidf_state' must be null or a TF-IDF featurizer")
+            _check_tfidf({k: v for k, v in state.items() if k != "kind"}, path)
+        with blame(d["encoder_dir"], "cannot load the encoder"):
+            return FrozenEncoderFeaturizer(**d)
     if kind not in FEATURIZERS:
-        raise ValueError(f"unknown featurizer kind {kind!r}")
-    return FEATURIZERS[kind](**d)
+        raise ModelFormatError(path, f"unknown featurizer kind {kind!r}; known: {', '.join(FEATURIZERS)}")
+    if kind == "tfidf":
+        _check_tfidf(d, path)
+    else:
+        _check_vocab(d, path, hashed=kind == "hashed-ngrams")
+    with blame(path, "cannot rebuild the featurizer"):
+        return FEATURIZERS[kind](**d)

@@ -2,9 +2,11 @@
 
 The text vector is the attention-masked mean of the last hidden states, L2-normalised (the
 sentence-transformers recipe for all-MiniLM-L6-v2). Vectors are cached on disk in an SQLite
-file keyed by a hash of (encoder, max_len, text), so repeated runs and other losses reuse
-them. Optionally TF-IDF features are concatenated (as a sparse linear term of the head).
-This gives CPU users pretrained knowledge in minutes: the encoder runs once per text.
+file keyed by a hash of (encoder weights, max_len, text), so repeated runs and other losses
+reuse them. The cache's place and size are the user's settings (env ``MLTC_CACHE_DIR``,
+``MLTC_CACHE_MAX_MB``; the oldest vectors are evicted first), never the model file's.
+Optionally TF-IDF features are concatenated (as a sparse linear term of the head). This gives
+CPU users pretrained knowledge in minutes: the encoder runs once per text.
 """
 from __future__ import annotations
 
@@ -17,23 +19,65 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from ..modelcheck import public_name
 from .featurizers import Featurizer, TfidfFeaturizer, featurizer_from_dict
 from .heads import masked_mean
 from .text import clip
 from .transformer import _auto, position_limit
 
 
+DEFAULT_CACHE_MAX_MB = 2048.0
+
+
 def default_cache_dir() -> Path:
     return Path(os.environ.get("MLTC_CACHE_DIR", Path.home() / ".cache" / "mltc"))
 
 
-class VectorCache:
-    """text hash -> float32 vector, in one SQLite file (safe to interrupt; no pickle)."""
+def cache_max_bytes() -> int:
+    """The vector cache's size bound: env ``MLTC_CACHE_MAX_MB`` (default 2048 MB)."""
+    raw = os.environ.get("MLTC_CACHE_MAX_MB", "")
+    try:
+        mb = float(raw) if raw.strip() else DEFAULT_CACHE_MAX_MB
+    except ValueError:
+        raise ValueError(f"MLTC_CACHE_MAX_MB must be a number of megabytes, got {raw!r}") from None
+    if not mb >= 0:
+        raise ValueError(f"MLTC_CACHE_MAX_MB must be a non-negative number, got {raw!r}")
+    return int(min(mb, 2.0**40) * 1024 * 1024)  # "inf": no practical bound
 
-    def __init__(self, path: Path) -> None:
+
+class VectorCache:
+    """text hash -> float32 vector, in one SQLite file (safe to interrupt; no pickle).
+
+    Parameters
+    ----------
+    path : Path
+        The SQLite file.
+    max_bytes : int, optional
+        Bound on the stored vector bytes (default :func:`cache_max_bytes`); after each
+        write the oldest vectors are evicted until the cache fits.
+    """
+
+    def __init__(self, path: Path, max_bytes: int | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.max_bytes = cache_max_bytes() if max_bytes is None else int(max_bytes)
         self.db = sqlite3.connect(str(path))
         self.db.execute("CREATE TABLE IF NOT EXISTS v (k TEXT PRIMARY KEY, dim INTEGER, data BLOB)")
+
+    def size_bytes(self) -> int:
+        return int(self.db.execute("SELECT COALESCE(SUM(dim), 0) FROM v").fetchone()[0]) * 4
+
+    def evict(self) -> None:
+        """Drop the oldest vectors (lowest rowid: replaced rows count as new) until within the bound."""
+        excess = self.size_bytes() - self.max_bytes
+        if excess <= 0:
+            return
+        freed, cutoff = 0, None
+        for rowid, dim in self.db.execute("SELECT rowid, dim FROM v ORDER BY rowid"):
+            freed, cutoff = freed + 4 * int(dim), rowid
+            if freed >= excess:
+                break
+        with self.db:
+            self.db.execute("DELETE FROM v WHERE rowid <= ?", (cutoff,))
 
     def get_many(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
@@ -48,6 +92,7 @@ class VectorCache:
         with self.db:
             self.db.executemany("INSERT OR REPLACE INTO v VALUES (?, ?, ?)",
                                 [(k, int(v.size), v.astype(np.float32).tobytes()) for k, v in items.items()])
+        self.evict()
 
 
 class FrozenEncoderFeaturizer(Featurizer):
@@ -69,7 +114,17 @@ class FrozenEncoderFeaturizer(Featurizer):
             self._tokenizer = tf.AutoTokenizer.from_pretrained(source)
             self._model = tf.AutoModel.from_pretrained(source).eval().to(self.device)
             self.max_len = min(self.max_len, position_limit(source, self._tokenizer) or self.max_len)
-        self.key_prefix = f"{encoder}|{self.max_len}|mean-l2"
+        self.key_prefix = f"{self._weights_digest()}|{self.max_len}|mean-l2"
+
+    def _weights_digest(self) -> str:
+        """A hash of the encoder's weights: cached vectors never mix two encoders sharing a name."""
+        if self._model is None:
+            return str(self.encoder)
+        h = hashlib.sha256()
+        for name, t in self._model.state_dict().items():
+            h.update(name.encode("utf-8"))
+            h.update(t.detach().to("cpu", torch.float32).contiguous().numpy().tobytes())
+        return h.hexdigest()[:32]
 
     @property
     def dim(self) -> int:
@@ -131,5 +186,5 @@ class FrozenEncoderFeaturizer(Featurizer):
         self._tokenizer.save_pretrained(str(folder / "encoder"))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "encoder": self.encoder, "max_len": self.max_len, "batch_size": self.batch_size,
+        return {"kind": self.kind, "encoder": public_name(self.encoder), "max_len": self.max_len, "batch_size": self.batch_size,
                 "encoder_dir": "encoder", "tfidf_state": self.tfidf.to_dict() if self.tfidf is not None else None}

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..modelcheck import public_name
 from .featurizers import Featurizer
 from .heads import make_head
 from .text import clip
@@ -86,7 +87,7 @@ class TransformerTokenizer(Featurizer):
         self.tokenizer.save_pretrained(str(folder / "tokenizer"))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "encoder": self.encoder, "max_len": self.max_len, "tokenizer_dir": "tokenizer"}
+        return {"kind": self.kind, "encoder": public_name(self.encoder), "max_len": self.max_len, "tokenizer_dir": "tokenizer"}
 
 
 class TransformerClassifier(nn.Module):
@@ -133,5 +134,6 @@ class TransformerClassifier(nn.Module):
     def export_options(self) -> dict[str, Any]:
         """Options that rebuild this network without the hub: the encoder's config, not its name."""
         config = json.loads(self.encoder.config.to_json_string())
+        config.pop("_name_or_path", None)  # a local folder of the training machine: never stored
         return {"encoder_config": config, "head": self.head_name, "head_options": self.head_options,
                 "freeze_encoder": self.freeze_encoder}

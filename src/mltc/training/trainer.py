@@ -34,7 +34,7 @@ from ..losses import FGM, gradient_penalty, loss_config, make_loss, rdrop_kl
 from ..metrics import micro_macro
 from ..models.networks import prior_logits
 from ..models.registry import ENCODER_MODELS, model_spec
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, run_fingerprint, save_checkpoint
 from .config import TrainConfig
 from .optim import TrainingOptimizer, linear_schedule
 
@@ -184,10 +184,11 @@ class Trainer:
         state: dict[str, Any] = {"epoch": 0, "best_score": -1.0, "best_epoch": 0, "bad_epochs": 0, "history": []}
         best_state: dict[str, torch.Tensor] | None = None
         ckpt = out / "checkpoint" if out else None
+        run = run_fingerprint(cfg, train, validation, space.labels)  # resume refuses another run's checkpoint
         if resume:
             if ckpt is None or not (ckpt / "state.json").exists():
                 raise FileNotFoundError(f"nothing to resume: no checkpoint under {ckpt}")
-            state, best_state = load_checkpoint(ckpt, network, optimizer)
+            state, best_state = load_checkpoint(ckpt, network, optimizer, run)
             network.to(acc.device)
             log.info("resumed after epoch %d", state["epoch"])
 
@@ -271,7 +272,7 @@ class Trainer:
                 tqdm.write(f"epoch {epoch}: loss {record['train_loss']:.5f}  val micro-F1 {val['micro_f1']:.2f}  "
                            f"macro-F1 {val['macro_f1']:.2f}")
             if out is not None and main:
-                save_checkpoint(ckpt, network, best_state, optimizer, state)
+                save_checkpoint(ckpt, network, best_state, optimizer, state, run)
                 atomic_write_text(out / "log.jsonl", "".join(to_json(r, None) + "\n" for r in state["history"]))
             stop = state["bad_epochs"] >= cfg.patience and epoch >= cfg.min_epochs
 
