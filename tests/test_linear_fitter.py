@@ -165,3 +165,24 @@ def test_unseen_validation_labels_are_summarised(caplog, toy):
     msg = " ".join(r.getMessage() for r in caplog.records if "unseen" in r.getMessage())
     assert "30 (new00, new01" in msg and "new29" not in msg and "20 more" in msg
     assert summarize_names(["b", "a"]) == "2 (a, b)"
+
+
+def test_cv_decision_and_sparse_weights_reload_and_damage_is_named(tmp_path):
+    import mltc
+    from safetensors.torch import load_file, save_file
+    from mltc.modelcheck import ModelFormatError
+    train_ex = _long_tail_corpus(600, 400, 5)
+    val_ex = _long_tail_corpus(100, 400, 6)
+    clf = train(train_ex, val_ex, TrainConfig(decision="cv", solver_options={"dense_limit": 0, "prune": 0.05}),
+                out_dir=tmp_path / "r",
+                progress=False)
+    again = mltc.load(tmp_path / "r")
+    assert again.decision.kind == "cv-per-label"
+    texts = [e.text for e in val_ex[:20]]
+    assert again.predict(texts) == clf.predict(texts)
+    f = tmp_path / "r" / "model" / "model.safetensors"
+    tensors = load_file(str(f))
+    tensors["indices"][0] = 10**6  # a label index out of range
+    save_file(tensors, str(f), metadata={"format": "mltc-model"})
+    with pytest.raises(ModelFormatError, match="model.safetensors"):
+        mltc.load(tmp_path / "r")

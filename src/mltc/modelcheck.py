@@ -415,6 +415,7 @@ DECISION_KEYS = {
     "fixed": ("kind", "threshold", "min_labels", "grid"),
     "per-label": ("kind", "thresholds", "global_threshold", "grid", "global_grid", "min_support", "min_labels", "curve"),
     "top-k": ("kind", "k"),
+    "cv-per-label": ("kind", "thresholds", "objective", "folds", "min_labels"),
 }
 
 
@@ -426,6 +427,11 @@ def check_decision_dict(d: dict[str, Any], num_labels: int, path) -> None:
     only_keys(d, DECISION_KEYS[kind], path, f"a {kind} decision")
     if kind in ("global", "fixed"):
         require_number(d, "threshold", path)
+    if kind == "cv-per-label":
+        number_list(d.get("thresholds"), path, "thresholds", num_labels)
+        if d.get("objective", "micro+macro") not in ("micro+macro", "f1"):
+            raise ModelFormatError(path, f"unknown cv objective {d.get('objective')!r}")
+        require_int(d, "folds", path, 0, 1000, optional=True)
     if kind == "per-label":
         number_list(d.get("thresholds"), path, "thresholds", num_labels)
         require_number(d, "global_threshold", path, optional=True)
