@@ -48,6 +48,9 @@ log = logging.getLogger("mltc")
 #: the loss of the linear fitter when none is given (chosen by measurement: benchmarks/README.md)
 LINEAR_DEFAULT_LOSS = "bce"
 
+#: names of the squared hinge loss (L2-loss linear SVM, LIBLINEAR -s 2), a loss of the linear fitter only
+HINGE_NAMES = ("sq-hinge", "squared-hinge", "l2-svm")
+
 #: the featurizer of the linear fitter unless ``featurizer_options`` say otherwise
 LINEAR_TFIDF = dict(analyzer="auto", ngram_range=(1, 1), char_ngram_range=(1, 3), sublinear_tf=True,
                     max_features=None, min_df=1)
@@ -93,9 +96,16 @@ class EntryLoss:
 
     def __init__(self, name: str, class_freq: np.ndarray, train_num: int, preset: str, Y: sp.csr_matrix,
                  options: dict[str, Any]) -> None:
-        self.name = canonical_loss_name(name)
+        self.hinge = name.lower().replace("_", "-") in HINGE_NAMES
+        self.name = "sq-hinge" if self.hinge else canonical_loss_name(name)
         self.joint = self.name == "zlpr"
         self.plain = self.name == "bce"
+        if self.hinge:
+            if options:
+                raise ValueError(f"loss 'sq-hinge' takes no loss options, got {', '.join(sorted(options))}")
+            self.cfg = {"loss": "sq-hinge"}
+            self.reweight = "none"
+            return
         cfg = loss_config(self.name, preset, **{k: v for k, v in options.items() if k != "fused"})
         self.cfg = cfg
         if self.joint:
@@ -114,7 +124,7 @@ class EntryLoss:
             self.inv_rate = torch.from_numpy(np.where(rate > 0, 1.0 / np.maximum(rate, 1e-300), np.inf))
 
     def weights(self, cols: torch.Tensor) -> torch.Tensor | None:
-        if self.joint:
+        if self.joint or self.hinge:
             return None
         m = self.module
         if self.reweight == "cb":
@@ -150,6 +160,11 @@ def make_objective(design: Design, Yblock: torch.Tensor, loss: EntryLoss, inv_c:
         if plain:
             entry = torch.nn.functional.softplus(z).sub_(y * z)
             Gz = torch.sigmoid(z).sub_(y)
+        elif loss.hinge:  # squared hinge on labels in {-1, +1}: max(0, 1 - s z)^2
+            sgn = 2 * y - 1
+            slack = (1 - sgn * z).clamp_(min=0)
+            entry = slack * slack
+            Gz = -2 * sgn * slack
         else:
             z.requires_grad_(True)
             w = None if weights is None else (weights[cols] if weights.ndim == 1 else weights[:, cols])
