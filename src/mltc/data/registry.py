@@ -13,7 +13,7 @@ from typing import Callable
 from .cail import load_cail
 from .examples import DatasetSplits
 from .goemotions import load_goemotions
-from .readers import read_file
+from .readers import DataFormatError, read_file
 from .reuters import load_reuters, load_reuters_all
 
 DATASETS: dict[str, Callable[[Path], DatasetSplits]] = {
@@ -47,7 +47,12 @@ def load_files(train: str | None = None, validation: str | None = None, test: st
                format: str | None = None, labels: list[str] | None = None, **options) -> DatasetSplits:
     """Build splits from files in any supported format (CSV/TSV, JSON Lines, fastText)."""
     def rd(p):
-        return read_file(p, format, **options) if p else []
+        if not p:
+            return []
+        rows = read_file(p, format, **options)
+        if not rows:
+            raise DataFormatError(p, None, "the file has no rows (it is empty or holds only a header)")
+        return rows
 
     first = train or validation or test
     if not first:
