@@ -94,4 +94,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         raise ValueError(f"{path}: cannot parse config: {exc}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a config file must hold a mapping of options")
+    from ..options import coerce_numbers, validate_train_options
+    data = coerce_numbers(data)
+    validate_train_options(data, source=str(path))
     return data

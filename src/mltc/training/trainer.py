@@ -34,6 +34,7 @@ from ..losses import FGM, gradient_penalty, loss_config, make_loss, rdrop_kl
 from ..metrics import micro_macro
 from ..models.networks import prior_logits
 from ..models.registry import ENCODER_MODELS, model_spec
+from ..options import validate_train_config
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .optim import TrainingOptimizer, linear_schedule
@@ -115,6 +116,7 @@ class Trainer:
 
     def fit(self, train: Sequence[Example], validation: Sequence[Example], out_dir: str | Path | None = None,
             resume: bool = False, labels: Sequence[str] | None = None) -> Classifier:
+        validate_train_config(self.config)
         spec = model_spec(self.config.model)
         cfg = self.config.resolved(spec.training)
         launched = os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
