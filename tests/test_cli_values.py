@@ -176,6 +176,9 @@ def test_evaluate_refuses_bad_values(models, files):
     (["--max-texts", "0"], "--max-texts must be an integer >= 1"),
     (["--max-body-bytes", "0"], "--max-body-bytes must be an integer >= 1"),
     (["--batch-window-ms", "-1"], "--batch-window-ms must be a finite number in [0, 10000]"),
+    (["--read-timeout", "0"], "--read-timeout must be a finite number in (0, 3600]"),
+    (["--body-timeout", "nan"], "--body-timeout must be a finite number in (0, 3600]"),
+    (["--max-connections", "0"], "--max-connections must be an integer >= 1"),
 ])
 def test_serve_refuses_bad_values_before_binding(models, flags, fragment):
     refused(["serve", models[0], *flags], [fragment])

@@ -197,6 +197,9 @@ CLI_FLAGS: dict[str, str] = {
         "gp_epsilon", "threshold", "top_k", "port", "max_texts", "max_text_chars", "max_body_bytes",
         "batch_window_ms", "per_label", "head", "tail", "threads")},
     "threshold/top_k": "--threshold / --top-k",
+    "read_timeout_s": "--read-timeout",
+    "body_timeout_s": "--body-timeout",
+    "max_connections": "--max-connections",
     "decision_options.min_labels": "--min-labels",
     "decision_options.grid": "--threshold-grid",
     "decision_options.global_grid": "--threshold-grid",
@@ -376,11 +379,14 @@ SERVE_RULES: dict[str, Rule] = {
     "max_text_chars": POSITIVE_INT,
     "max_body_bytes": POSITIVE_INT,
     "batch_window_ms": Rule(float, low=0, high=10_000),
+    "read_timeout_s": Rule(float, low=0, low_open=True, high=3600),
+    "body_timeout_s": Rule(float, low=0, low_open=True, high=3600),
+    "max_connections": POSITIVE_INT,
 }
 
 
 def check_serve_limits(limits: Mapping[str, Any]) -> None:
-    """The server's limits: counts >= 1, a batching window in [0, 10000] ms."""
+    """The server's limits: counts >= 1, a batching window in [0, 10000] ms, timeouts in (0, 3600] s."""
     for key, value in limits.items():
         if key in SERVE_RULES:
             check_value(key, value, SERVE_RULES[key])

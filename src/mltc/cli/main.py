@@ -364,6 +364,11 @@ def compare(rows, out, save_models, progress, report, config_file, **kw):
 @click.option("--max-text-chars", default=100_000, show_default=True, help="Most characters in one text.")
 @click.option("--max-body-bytes", default=8 * 1024 * 1024, show_default=True, help="Largest request body.")
 @click.option("--batch-window-ms", default=2.0, show_default=True, help="Server-side batching window (0: off).")
+@click.option("--read-timeout", "read_timeout_s", default=10.0, show_default=True,
+              help="Most seconds to wait for request headers or for the next piece of a body (then 408 / close).")
+@click.option("--body-timeout", "body_timeout_s", default=30.0, show_default=True,
+              help="Most seconds to receive a whole request body (then 408).")
+@click.option("--max-connections", default=1000, show_default=True, help="Open connections before new requests get 503.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]), help="uvicorn log level (info logs every request).")
 def serve(model_dir, host, port, **limits):
