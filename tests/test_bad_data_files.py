@@ -148,3 +148,16 @@ def test_label_with_comma_round_trips_through_jsonl(tmp_path):
 def test_label_with_comma_in_csv_with_another_separator(tmp_path):
     p = write(tmp_path, "d.csv", 'text,labels\nx,"Smith, John|Doe, Jane"\n')
     assert read_csv(p, label_sep="|")[0].labels == ("Smith, John", "Doe, Jane")
+
+
+def test_csv_training_file_with_jsonl_validation_file(tmp_path):
+    """Files of different formats in one run: CSV options reach the CSV reader only (was a TypeError)."""
+    tr = write(tmp_path, "train.csv", "text,labels\n" + "".join(f'"{t}","{",".join(l)}"\n' for t, l in TOY_TRAIN))
+    va = write(tmp_path, "val.jsonl", jsonl(TOY_VAL))
+    res = CliRunner().invoke(cli, ["train", "--train", str(tr), "--validation", str(va), "--epochs", "1",
+                                   "--out", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    bad = write(tmp_path, "bad.csv", 'text,labels\nwheat,"grain, ,wheat"\n')
+    res = CliRunner().invoke(cli, ["train", "--train", str(bad), "--validation", str(va), "--epochs", "1",
+                                   "--out", str(tmp_path / "run2")])
+    assert res.exit_code == 2 and "bad.csv:2: empty or whitespace-only label" in res.output, res.output

@@ -22,7 +22,9 @@ DATA_OPTIONS = [
     click.option("--format", "file_format", type=click.Choice(["csv", "tsv", "jsonl", "fasttext"]), help="File format (default: by suffix)."),
     click.option("--text-column", default="text", show_default=True, help="CSV/TSV text column."),
     click.option("--label-column", default="labels", show_default=True, help="CSV/TSV label column."),
-    click.option("--label-sep", default=",", show_default=True, help="Separator between labels in a CSV/TSV cell."),
+    click.option("--label-sep", default=",", show_default=True,
+                 help="Separator between labels in a CSV/TSV cell (empty pieces are skipped; labels with commas: "
+                      "use '|' here, or JSON Lines / fastText files)."),
 ]
 
 
@@ -54,11 +56,9 @@ def load_data(data_name, data_dir, train_file, val_file, test_file, file_format,
     first = train_file or val_file or test_file
     if not first:
         raise click.UsageError("give --data NAME or a file (--train, --validation, --test)")
-    opts: dict[str, Any] = {}
-    fmt = file_format
-    if (fmt or Path(first).suffix.lower().lstrip(".")) in ("csv", "tsv", "tab"):
-        opts = dict(text_column=text_column, label_column=label_column, label_sep=label_sep)
-    return load_files(train_file, val_file, test_file, format=fmt, **opts)
+    # CSV/TSV options reach the CSV/TSV files only (files may differ in format)
+    opts: dict[str, Any] = dict(text_column=text_column, label_column=label_column, label_sep=label_sep)
+    return load_files(train_file, val_file, test_file, format=file_format, **opts)
 
 
 def _setup_logging(verbose: bool) -> None:
