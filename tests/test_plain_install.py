@@ -60,3 +60,13 @@ def test_single_process_trainer_does_not_need_accelerate(monkeypatch):
     assert acc.prepare_model(model) is model
     with acc.no_sync(model):
         acc.wait_for_everyone()
+
+
+def test_cuda_without_a_gpu_is_a_clear_error(monkeypatch):
+    import pytest
+    import torch
+    from mltc.training.config import TrainConfig
+    from mltc.training.trainer import make_accelerator
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="device 'cuda' needs a CUDA GPU"):
+        make_accelerator(TrainConfig(device="cuda"))

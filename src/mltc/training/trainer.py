@@ -108,8 +108,10 @@ def make_accelerator(cfg: TrainConfig):
     cpu = cfg.device == "cpu" or (cfg.device == "auto" and not torch.cuda.is_available())
     if cfg.precision == "fp16" and cpu:
         raise ValueError("fp16 needs a GPU; use precision='bf16' on CPU")
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' needs a CUDA GPU and none is available; use device 'cpu' or 'auto'")
     if launched_world_size() == 1:
-        return SingleProcess(torch.device("cpu" if cpu else "cuda"))
+        return SingleProcess(torch.device("cpu") if cpu else torch.device("cuda", torch.cuda.current_device()))
     try:
         from accelerate import Accelerator
     except ImportError:
