@@ -69,12 +69,15 @@ PREDICT = ["predict", "model/model", "-"]
 
 CASES = [
     # ---------------------------------------------------------------- data files
-    Case("JSONL label \"\"", TRAIN + ["--train", "t.jsonl"], {"t.jsonl": jsonl(TOY_TRAIN + [("x", [""])])}, expect='t.jsonl:12'),
-    Case("JSONL label U+3000", TRAIN + ["--train", "t.jsonl"], {"t.jsonl": jsonl(TOY_TRAIN + [("x", ["\u3000"])])}, expect='t.jsonl:12'),
+    Case("JSONL label \"\"", TRAIN + ["--train", "t.jsonl"], {"t.jsonl": jsonl(TOY_TRAIN + [("x", [""])])},
+         expect='t.jsonl:12'),
+    Case("JSONL label U+3000", TRAIN + ["--train", "t.jsonl"], {"t.jsonl": jsonl(TOY_TRAIN + [("x", ["\u3000"])])},
+         expect='t.jsonl:12'),
     Case("JSONL label true", TRAIN + ["--train", "t.jsonl"],
          {"t.jsonl": jsonl(TOY_TRAIN) + '{"text": "x", "labels": [true]}\n'}, expect='t.jsonl:12'),
     Case("JSONL nested 1,500 levels", TRAIN + ["--train", "t.jsonl"],
-         {"t.jsonl": jsonl(TOY_TRAIN) + '{"text": "x", "labels": ' + "[" * 1500 + "]" * 1500 + "}\n"}, expect='t.jsonl:12'),
+         {"t.jsonl": jsonl(TOY_TRAIN) + '{"text": "x", "labels": ' + "[" * 1500 + "]" * 1500 + "}\n"},
+         expect='t.jsonl:12'),
     Case("fastText __label__ + U+3000", TRAIN + ["--train", "t.txt"],
          {"t.txt": "__label__a first\n__label__\u3000 second\n"}, expect='t.txt:2'),
     Case("fastText BOM (legitimate)", TRAIN + ["--train", "t.txt"],
@@ -83,15 +86,21 @@ CASES = [
     Case("fastText label<TAB>text (legitimate)", TRAIN + ["--train", "t.txt"],
          {"t.txt": "__label__grain\twheat\n__label__crude\toil\n__label__earn\tprofit\n"},
          ok=lambda w, _: set(model_labels(w)) == {"grain", "crude", "earn"}),
-    Case("CSV cell \"a, ,b\"", TRAIN_CSV + ["--train", "t.csv"], {"t.csv": 'text,labels\nwheat,"grain, ,wheat"\n'}, expect='t.csv:2'),
-    Case("CSV pandas list cell", TRAIN_CSV + ["--train", "t.csv"], {"t.csv": "text,labels\nwheat,\"['grain', 'wheat']\"\n"}, expect='t.csv:2'),
-    Case("CSV wrong field count", TRAIN_CSV + ["--train", "t.csv"], {"t.csv": "text,labels\nwheat,grain,extra\n"}, expect='t.csv:2'),
-    Case("CSV not UTF-8", TRAIN_CSV + ["--train", "t.csv"], {"t.csv": b"text,labels\ncaf\xe9,grain\n"}, expect='t.csv:2'),
+    Case("CSV cell \"a, ,b\"", TRAIN_CSV + ["--train", "t.csv"], {"t.csv": 'text,labels\nwheat,"grain, ,wheat"\n'},
+         expect='t.csv:2'),
+    Case("CSV pandas list cell", TRAIN_CSV + ["--train", "t.csv"],
+         {"t.csv": "text,labels\nwheat,\"['grain', 'wheat']\"\n"},
+         expect='t.csv:2'),
+    Case("CSV wrong field count", TRAIN_CSV + ["--train", "t.csv"], {"t.csv": "text,labels\nwheat,grain,extra\n"},
+         expect='t.csv:2'),
+    Case("CSV not UTF-8", TRAIN_CSV + ["--train", "t.csv"], {"t.csv": b"text,labels\ncaf\xe9,grain\n"},
+         expect='t.csv:2'),
     Case("CSV train + JSONL validation (legitimate)", TRAIN + ["--train", "train.csv"],
          ok=lambda w, _: set(model_labels(w)) == {l for _, ls in TOY_TRAIN for l in ls}),
     Case("empty training file", TRAIN + ["--train", "t.jsonl"], {"t.jsonl": ""}, expect='t.jsonl'),
     Case("header-only training CSV", TRAIN_CSV + ["--train", "t.csv"], {"t.csv": "text,labels\n"}, expect='t.csv'),
-    Case("empty test file (evaluate)", ["evaluate", "model/model", "--test", "t.jsonl"], {"t.jsonl": ""}, expect='t.jsonl'),
+    Case("empty test file (evaluate)", ["evaluate", "model/model", "--test", "t.jsonl"], {"t.jsonl": ""},
+         expect='t.jsonl'),
     # ------------------------------------------------------------- command lines
     Case("train --epochs 0", BASE_TRAIN + ["--epochs", "0"], expect='--epochs'),
     Case("train --batch-size 0", BASE_TRAIN + ["--batch-size", "0"], expect='--batch-size'),
@@ -105,8 +114,10 @@ CASES = [
     Case("predict --batch-size -1", PREDICT + ["--batch-size", "-1"], stdin="wheat\n", expect='--batch-size'),
     Case("predict --threshold 5 (sigmoid)", PREDICT + ["--threshold", "5"], stdin="wheat\n", expect='--threshold'),
     Case("predict --top-k 0", PREDICT + ["--top-k", "0"], stdin="wheat\n", expect='--top-k'),
-    Case("predict --threshold 0.5 --top-k 2", PREDICT + ["--threshold", "0.5", "--top-k", "2"], stdin="wheat\n", expect='--top-k'),
-    Case("evaluate --threshold -1 (sigmoid)", ["evaluate", "model/model", "--test", "val.jsonl", "--threshold", "-1"], expect='--threshold'),
+    Case("predict --threshold 0.5 --top-k 2", PREDICT + ["--threshold", "0.5", "--top-k", "2"], stdin="wheat\n",
+         expect='--top-k'),
+    Case("evaluate --threshold -1 (sigmoid)", ["evaluate", "model/model", "--test", "val.jsonl", "--threshold", "-1"],
+         expect='--threshold'),
     Case("serve --port 70000", ["serve", "model/model", "--port", "70000"], expect='--port'),
     Case("serve --max-texts 0", ["serve", "model/model", "--port", "8765", "--max-texts", "0"], expect='--max-texts'),
 ]
@@ -153,7 +164,8 @@ def run_all(src: Path) -> list[dict]:
         (base / "train.jsonl").write_text(jsonl(TOY_TRAIN), encoding="utf-8")
         (base / "val.jsonl").write_text(jsonl(TOY_VAL), encoding="utf-8")
         for name, rows in (("train.csv", TOY_TRAIN), ("val.csv", TOY_VAL)):
-            (base / name).write_text("text,labels\n" + "".join(f'{t},"{",".join(l)}"\n' for t, l in rows), encoding="utf-8")
+            body = "".join(f'{t},"{",".join(l)}"\n' for t, l in rows)
+            (base / name).write_text("text,labels\n" + body, encoding="utf-8")
         status, code, out, _ = run_cli(["train", "--train", "train.jsonl", "--validation", "val.jsonl", "--epochs", "1",
                                         "--out", "model"], base, src, None)
         if code != 0:
@@ -192,7 +204,8 @@ def markdown(results: dict[str, list[dict]]) -> str:
     for o in OUTCOMES:
         out.append(f"| {o} | " + " | ".join(str(tallies[k][o]) for k in labels) + " |")
     out += ["", f"{len(CASES)} cases.", "", "## Cases", ""]
-    out += ["| case | " + " | ".join(labels) + " | message (" + labels[-1] + ") |", "|---|" + "---|" * (len(labels) + 1)]
+    out += ["| case | " + " | ".join(labels) + " | message (" + labels[-1] + ") |",
+            "|---|" + "---|" * (len(labels) + 1)]
     for i, case in enumerate(CASES):
         cells = [f"{results[k][i]['outcome']} (exit {results[k][i]['exit']})" for k in labels]
         out.append(f"| {case.name} | " + " | ".join(cells) + f" | {results[labels[-1]][i]['message']} |")
@@ -201,7 +214,8 @@ def markdown(results: dict[str, list[dict]]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--src", action="append", help="src/ folder to test as NAME=PATH or PATH (repeatable; default: this tree)")
+    ap.add_argument("--src", action="append",
+                    help="src/ folder to test as NAME=PATH or PATH (repeatable; default: this tree)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "robustness_inputs.md"))
     args = ap.parse_args()
     sources = args.src or [f"this tree={ROOT / 'src'}"]

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 __all__ = [
-    "OptionError", "Rule", "TRAIN_RULES", "coerce_numbers", "parse_grid", "DECISION_RULES", "CLI_FLAGS", "check_value", "validate_train_options",
+    "OptionError", "Rule", "TRAIN_RULES", "DECISION_RULES", "CLI_FLAGS", "coerce_numbers", "parse_grid", "check_value",
+    "validate_train_options",
     "validate_train_config", "check_batch_size", "check_threshold", "check_top_k", "check_decision_override",
     "check_port", "check_serve_limits",
 ]
@@ -36,7 +37,8 @@ __all__ = [
 class OptionError(ValueError):
     """An option value outside its type or range; ``option`` names it, ``allowed`` says what is allowed."""
 
-    def __init__(self, option: str, allowed: str, value: Any, source: str | None = None, shown: str | None = None) -> None:
+    def __init__(self, option: str, allowed: str, value: Any, source: str | None = None,
+                 shown: str | None = None) -> None:
         self.option, self.allowed, self.value, self.source = option, allowed, value, source
         self.shown = repr(value) if shown is None else shown
         super().__init__(self.format())
@@ -91,7 +93,8 @@ class Rule:
         else:
             text = _type_words(self.type)
             if self.low is not None and self.high is not None:
-                text += f" in {'(' if self.low_open else '['}{_num(self.low)}, {_num(self.high)}{')' if self.high_open else ']'}"
+                left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+                text += f" in {left}{_num(self.low)}, {_num(self.high)}{right}"
             elif self.low is not None:
                 text += f" {'>' if self.low_open else '>='} {_num(self.low)}"
             elif self.high is not None:

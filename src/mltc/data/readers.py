@@ -73,8 +73,9 @@ def check_label(name: object, path: str | os.PathLike, lineno: int | None) -> st
     A label must be a string with at least one non-whitespace character.
     """
     if not isinstance(name, str):
+        example = json.dumps(json.dumps(name))
         raise DataFormatError(path, lineno, f"labels must be strings, got {json.dumps(name)} "
-                                            f"({type(name).__name__}); write it as a string, e.g. {json.dumps(str(json.dumps(name)))}")
+                                            f"({type(name).__name__}); write it as a string, e.g. {example}")
     if not name.strip():
         raise DataFormatError(path, lineno, f"empty or whitespace-only label {name!r}")
     return name
@@ -83,7 +84,8 @@ def check_label(name: object, path: str | os.PathLike, lineno: int | None) -> st
 _PY_LIST = re.compile(r"""^\s*\[.*['"].*\]\s*$""", re.S)
 
 
-def split_labels(value: str, sep: str, path: str | os.PathLike = "<labels>", lineno: int | None = None) -> tuple[str, ...]:
+def split_labels(value: str, sep: str, path: str | os.PathLike = "<labels>",
+                 lineno: int | None = None) -> tuple[str, ...]:
     """Split a CSV/TSV label cell on ``sep``.
 
     Pieces are stripped of surrounding whitespace; empty pieces (``a,,b``, a trailing
