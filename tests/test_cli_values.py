@@ -3,6 +3,7 @@ naming the option and the allowed values, no traceback, nothing written."""
 import dataclasses
 import json
 import warnings
+from typing import Literal
 
 import pytest
 from click.testing import CliRunner
@@ -129,6 +130,8 @@ def test_new_fields_are_type_checked_by_annotation():
         threads: int | None = None
         fitter: str = "lbfgs"
         extra: dict = dataclasses.field(default_factory=dict)
+        solver: Literal["lbfgs", "cd"] = "lbfgs"
+        ngrams: tuple[int, int] = (1, 1)
 
     validate_train_config(Future(threads=2))
     with pytest.raises(OptionError, match="threads must be an integer >= 1"):
@@ -137,6 +140,11 @@ def test_new_fields_are_type_checked_by_annotation():
         validate_train_config(Future(fitter=3))
     with pytest.raises(OptionError, match="extra must be a mapping"):
         validate_train_options({"extra": [1]}, config_class=Future)
+    with pytest.raises(OptionError, match="solver must be one of lbfgs, cd"):
+        validate_train_config(Future(solver="newton"))
+    validate_train_options({"ngrams": [1, 2]}, config_class=Future)  # a config file's list is a tuple
+    with pytest.raises(OptionError, match="ngrams must be a list or tuple"):
+        validate_train_config(Future(ngrams="1,2"))
 
 
 # -------------------------------------------------------------------- predict, evaluate

@@ -124,7 +124,7 @@ def _num(x: float) -> str:
 
 def _type_words(t: type | tuple[type, ...]) -> str:
     names = {int: "an integer", float: "a finite number", str: "a string", bool: "true or false",
-             dict: "a mapping", list: "a list", type(None): "null"}
+             dict: "a mapping", list: "a list", tuple: "tuple", type(None): "null"}
     ts = t if isinstance(t, tuple) else (t,)
     return " or ".join(names.get(x, x.__name__) for x in ts)
 
@@ -219,18 +219,29 @@ def check_value(option: str, value: Any, rule: Rule, source: str | None = None) 
 
 
 def _annotation_rule(annotation: Any) -> Rule | None:
-    """A type-only rule from a field's annotation (``int | None``, ``dict[str, Any]``, ...); None: anything."""
+    """A type-only rule from a field's annotation; None: anything goes.
+
+    Handles ``int``, ``float``, ``str``, ``bool``, ``dict[...]``, ``list[...]`` and
+    ``tuple[...]`` (a list and a tuple are interchangeable: config files have lists),
+    ``X | None`` and ``Literal[...]`` (its values become the choices).
+    """
     if annotation is Any:
         return None
     origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        choices = typing.get_args(annotation)
+        return Rule(tuple({type(c) for c in choices}), choices=choices)
     if origin in (typing.Union, types.UnionType):
         args = typing.get_args(annotation)
         optional = type(None) in args
-        inner = tuple(typing.get_origin(a) or a for a in args if a is not type(None))
-        if any(a is Any or not isinstance(a, type) for a in inner):
+        inner = [_annotation_rule(a) for a in args if a is not type(None)]
+        if any(r is None or r.choices is not None for r in inner):
             return None
-        return Rule(inner if len(inner) > 1 else inner[0], optional=optional)
+        flat = tuple(dict.fromkeys(t for r in inner for t in (r.type if isinstance(r.type, tuple) else (r.type,))))
+        return Rule(flat if len(flat) > 1 else flat[0], optional=optional)
     t = origin or annotation
+    if t in (list, tuple):
+        return Rule((list, tuple))
     return Rule(t) if isinstance(t, type) else None
 
 
