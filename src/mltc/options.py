@@ -30,7 +30,7 @@ __all__ = [
     "OptionError", "Rule", "TRAIN_RULES", "DECISION_RULES", "CLI_FLAGS", "coerce_numbers", "parse_grid", "check_value",
     "validate_train_options",
     "validate_train_config", "check_batch_size", "check_threshold", "check_top_k", "check_decision_override",
-    "check_port", "check_serve_limits",
+    "check_model_override", "check_port", "check_serve_limits",
 ]
 
 
@@ -381,6 +381,16 @@ def check_decision_override(threshold: Any, top_k: Any, activation: str, num_lab
         check_threshold(threshold, activation)
     if top_k is not None:
         check_top_k(top_k, num_labels)
+
+
+def check_model_override(clf: Any, threshold: Any, top_k: Any) -> None:
+    """:func:`check_decision_override` against a loaded classifier's activation and label count.
+
+    Models without a label space (fine-grained ones) have no such overrides to check.
+    """
+    if (threshold is None and top_k is None) or not hasattr(clf, "label_space"):
+        return
+    check_decision_override(threshold, top_k, getattr(clf, "activation", "sigmoid"), clf.label_space.num_labels)
 
 
 def check_port(value: Any, option: str = "port") -> int:

@@ -270,7 +270,7 @@ def evaluate(model_dir, split, threshold, top_k, per_label, as_json, out, report
     """Evaluate a saved model: total, head/medium/tail, by number of gold labels, per label."""
     from ..classifier import load
     from ..io import to_json, write_json
-    from ..options import check_decision_override, check_value, Rule
+    from ..options import Rule, check_model_override, check_value
     from ..report.tables import format_evaluation
     check_value("per_label", per_label, Rule(int, low=0))
     clf = load(model_dir)
@@ -287,7 +287,7 @@ def evaluate(model_dir, split, threshold, top_k, per_label, as_json, out, report
             from ..report.builders import graded_report
             click.echo(f"report: {graded_report(clf, result, report)}", err=True)
         return
-    check_decision_override(threshold, top_k, clf.activation, clf.label_space.num_labels)
+    check_model_override(clf, threshold, top_k)
     data = load_data(**data_kw)
     examples = data.split(split) if data_kw.get("data_name") else (data.test or data.validation or data.train)
     result = clf.evaluate(examples, threshold=threshold, top_k=top_k)
@@ -314,11 +314,11 @@ def evaluate(model_dir, split, threshold, top_k, per_label, as_json, out, report
 def predict(model_dir, input, input_format, text_column, output, threshold, top_k, all_scores, batch_size):
     """Predict labels for texts from INPUT (a file or - for stdin) as JSON Lines."""
     from ..classifier import load
-    from ..options import check_batch_size, check_decision_override
+    from ..options import check_batch_size, check_model_override
     from ..serving.batch import iter_input_texts, write_predictions
     check_batch_size(batch_size)
     clf = load(model_dir)
-    check_decision_override(threshold, top_k, clf.activation, clf.label_space.num_labels)
+    check_model_override(clf, threshold, top_k)
     texts = iter_input_texts(input, input_format, text_column)
     n = write_predictions(clf, texts, output, threshold=threshold, top_k=top_k,
                           return_scores="all" if all_scores else "predicted", batch_size=batch_size)
