@@ -164,3 +164,34 @@ def test_non_finite_threshold_is_422(client, literal):
     body = b'{"texts": ["a"], "threshold": ' + literal + b"}"
     r = client.post("/v1/predict", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 422 and "finite" in r.text, r.text
+
+
+def test_live_chunked_50mb_body_is_413(live):
+    """Over a real socket: a chunked body is cut off at the byte limit (8 MiB) with 413, not read to the end."""
+    c = socket.create_connection(("127.0.0.1", live), timeout=5)
+    c.sendall(b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+              b"Transfer-Encoding: chunked\r\n\r\n")
+    chunk = b"%x\r\n" % (1 << 20) + b" " * (1 << 20) + b"\r\n"
+    reply, sent = b"", 0
+    c.settimeout(0.01)
+    try:
+        while sent < 50 and not reply:
+            c.sendall(chunk)
+            sent += 1
+            try:
+                reply = c.recv(65536)
+            except socket.timeout:
+                pass
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the server answered and closed while we were still sending
+    c.settimeout(5)
+    try:
+        while b"\r\n\r\n" not in reply:
+            more = c.recv(65536)
+            if not more:
+                break
+            reply += more
+    finally:
+        c.close()
+    assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+    assert sent < 50  # refused while streaming, not after reading 50 MB
