@@ -186,3 +186,12 @@ def test_cv_decision_and_sparse_weights_reload_and_damage_is_named(tmp_path):
     save_file(tensors, str(f), metadata={"format": "mltc-model"})
     with pytest.raises(ModelFormatError, match="model.safetensors"):
         mltc.load(tmp_path / "r")
+
+
+@pytest.mark.parametrize("options,match", [({"C": 0}, "C must lie"), ({"tol": float("nan")}, "tol must lie"),
+                                           ({"max_iter": 1.5}, "max_iter must be an integer"),
+                                           ({"lbfgs_m": 3}, "unknown solver option")])
+def test_solver_options_are_checked_before_work(toy, options, match):
+    tr, va = toy
+    with pytest.raises(ValueError, match=match):
+        train(tr, va, TrainConfig(solver_options=options), progress=False)

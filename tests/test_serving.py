@@ -66,7 +66,7 @@ def test_endpoints(client, clf):
     ({"texts": ["a"] * 257}, "at most 256"),
     ({"texts": ["a" * 100_001]}, "limit is 100000"),
     ({"texts": ["a"], "threshold": 1.5}, "[0, 1]"),
-    ({"texts": ["a"], "threshold": "nan"}, "finite"),
+    ({"texts": ["a"], "threshold": "nan"}, "valid number"),  # strict: a string is not a number
     ({"texts": ["a"], "top_k": 0}, "greater than or equal to 1"),
     ({"texts": ["a"], "top_k": 99}, "at most 7"),
     ({"texts": ["a"], "top_k": 2, "threshold": 0.5}, "not both"),

@@ -11,6 +11,7 @@ import click
 
 from ..data.readers import DataFormatError
 from ..modelcheck import ModelFormatError
+from ..options import OptionError
 
 DATA_OPTIONS = [
     click.option("--data", "data_name", help="Named data set: reuters21578, goemotions, cail2019-{divorce,labor,loan}."),
@@ -22,7 +23,9 @@ DATA_OPTIONS = [
     click.option("--format", "file_format", type=click.Choice(["csv", "tsv", "jsonl", "fasttext"]), help="File format (default: by suffix)."),
     click.option("--text-column", default="text", show_default=True, help="CSV/TSV text column."),
     click.option("--label-column", default="labels", show_default=True, help="CSV/TSV label column."),
-    click.option("--label-sep", default=",", show_default=True, help="Separator between labels in a CSV/TSV cell."),
+    click.option("--label-sep", default=",", show_default=True,
+                 help="Separator between labels in a CSV/TSV cell (empty pieces are skipped; labels with commas: "
+                      "use '|' here, or JSON Lines / fastText files)."),
 ]
 
 
@@ -54,11 +57,9 @@ def load_data(data_name, data_dir, train_file, val_file, test_file, file_format,
     first = train_file or val_file or test_file
     if not first:
         raise click.UsageError("give --data NAME or a file (--train, --validation, --test)")
-    opts: dict[str, Any] = {}
-    fmt = file_format
-    if (fmt or Path(first).suffix.lower().lstrip(".")) in ("csv", "tsv", "tab"):
-        opts = dict(text_column=text_column, label_column=label_column, label_sep=label_sep)
-    return load_files(train_file, val_file, test_file, format=fmt, **opts)
+    # CSV/TSV options reach the CSV/TSV files only (files may differ in format)
+    opts: dict[str, Any] = dict(text_column=text_column, label_column=label_column, label_sep=label_sep)
+    return load_files(train_file, val_file, test_file, format=file_format, **opts)
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -73,6 +74,9 @@ class MltcGroup(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except OptionError as exc:
+            click.echo(f"error: {exc.cli_message()}", err=True)
+            ctx.exit(2)
         except (DataFormatError, ModelFormatError, FileNotFoundError, FileExistsError, ValueError) as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(2)
@@ -142,6 +146,7 @@ TRAIN_FLAGS = ["model", "loss", "loss_preset", "decision", "epochs", "batch_size
 
 def build_config(config_file, min_labels=None, threshold_grid=None, head=None, pooling=None, max_len=None, reg_c=None,
                  **flags):
+    from ..options import parse_grid, validate_train_config
     from ..training import TrainConfig, read_config_file
     d: dict[str, Any] = read_config_file(config_file) if config_file else {}
     d.update({k: v for k, v in flags.items() if v is not None})
@@ -154,17 +159,19 @@ def build_config(config_file, min_labels=None, threshold_grid=None, head=None, p
         net.setdefault("head_options", {})["pooling"] = pooling
     if net:
         d["network_options"] = net
-    if max_len:
+    if max_len is not None:
         d["featurizer_options"] = {**(d.get("featurizer_options") or {}), "max_len": max_len}
     options = dict(d.get("decision_options") or {})
     if min_labels is not None:
         options["min_labels"] = min_labels
     if threshold_grid:
-        grid = threshold_grid if threshold_grid.isalpha() else [float(x) for x in threshold_grid.split(",")]
+        grid = parse_grid(threshold_grid)
         options["global_grid" if d.get("decision") == "per-label" else "grid"] = grid
     if options:
         d["decision_options"] = options
-    return TrainConfig.from_dict(d)
+    cfg = TrainConfig.from_dict(d)
+    validate_train_config(cfg)
+    return cfg
 
 
 def train_options(f):
@@ -221,12 +228,12 @@ def train(out, resume, progress, fine_grained, level_names, config_file, **kw):
     from ..report.tables import format_evaluation
     from ..training import train as run_train
     data_kw = pop_data_options(kw)
+    cfg = build_config(config_file, **kw)  # every option is checked before any data is read
     if fine_grained:
-        return _train_graded(data_kw, level_names, out, build_config(config_file, **kw))
+        return _train_graded(data_kw, level_names, out, cfg)
     data = load_data(**data_kw)
     if not data.train:
         raise click.UsageError("training needs --data or --train")
-    cfg = build_config(config_file, **kw)
     clf = run_train(data.train, data.validation, cfg, out_dir=out, resume=resume, labels=data.labels, progress=progress)
     val = clf.metrics["validation"]
     click.echo(f"validation micro-F1 {val['micro_f1']:.2f} macro-F1 {val['macro_f1']:.2f}   decision: {clf.decision!r}")
@@ -280,7 +287,9 @@ def evaluate(model_dir, split, threshold, top_k, per_label, as_json, out, report
     """Evaluate a saved model: total, head/medium/tail, by number of gold labels, per label."""
     from ..classifier import load
     from ..io import to_json, write_json
+    from ..options import Rule, check_model_override, check_value
     from ..report.tables import format_evaluation
+    check_value("per_label", per_label, Rule(int, low=0))
     clf = load(model_dir)
     if hasattr(clf, "aspects"):  # fine-grained
         from ..finegrained import read_graded
@@ -295,6 +304,7 @@ def evaluate(model_dir, split, threshold, top_k, per_label, as_json, out, report
             from ..report.builders import graded_report
             click.echo(f"report: {graded_report(clf, result, report)}", err=True)
         return
+    check_model_override(clf, threshold, top_k)
     data = load_data(**data_kw)
     examples = data.split(split) if data_kw.get("data_name") else (data.test or data.validation or data.train)
     result = clf.evaluate(examples, threshold=threshold, top_k=top_k)
@@ -321,8 +331,11 @@ def evaluate(model_dir, split, threshold, top_k, per_label, as_json, out, report
 def predict(model_dir, input, input_format, text_column, output, threshold, top_k, all_scores, batch_size):
     """Predict labels for texts from INPUT (a file or - for stdin) as JSON Lines."""
     from ..classifier import load
+    from ..options import check_batch_size, check_model_override
     from ..serving.batch import iter_input_texts, write_predictions
+    check_batch_size(batch_size)
     clf = load(model_dir)
+    check_model_override(clf, threshold, top_k)
     texts = iter_input_texts(input, input_format, text_column)
     n = write_predictions(clf, texts, output, threshold=threshold, top_k=top_k,
                           return_scores="all" if all_scores else "predicted", batch_size=batch_size)
@@ -374,10 +387,18 @@ def compare(rows, out, save_models, progress, eval_device, report, config_file, 
 @click.option("--max-text-chars", default=100_000, show_default=True, help="Most characters in one text.")
 @click.option("--max-body-bytes", default=8 * 1024 * 1024, show_default=True, help="Largest request body.")
 @click.option("--batch-window-ms", default=2.0, show_default=True, help="Server-side batching window (0: off).")
+@click.option("--read-timeout", "read_timeout_s", default=10.0, show_default=True,
+              help="Most seconds to wait for request headers or for the next piece of a body (then 408 / close).")
+@click.option("--body-timeout", "body_timeout_s", default=30.0, show_default=True,
+              help="Most seconds to receive a whole request body (then 408).")
+@click.option("--max-connections", default=1000, show_default=True, help="Open connections before new requests get 503.")
 @click.option("--log-level", default="info", show_default=True,
               type=click.Choice(["critical", "error", "warning", "info", "debug"]), help="uvicorn log level (info logs every request).")
 def serve(model_dir, host, port, **limits):
     """Serve a saved model over HTTP (FastAPI + uvicorn): POST /v1/predict, GET /v1/labels, /v1/model, /healthz."""
+    from ..options import check_port, check_serve_limits
+    check_port(port)
+    check_serve_limits(limits)
     from ..serving.app import serve as run_server
     run_server(model_dir, host=host, port=port, **limits)
 

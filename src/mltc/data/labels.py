@@ -48,6 +48,7 @@ class LabelSpace:
         train_labels = [tuple(l) for l in train_labels]
         counts = Counter(l for labels in train_labels for l in set(labels))
         if self.labels is None:
+            self._check_unique(sorted(counts))
             self.labels = sorted(counts)
             self.index_ = {l: i for i, l in enumerate(self.labels)}
         unknown = set(counts) - set(self.index_)

@@ -3,12 +3,25 @@
 Every reader decodes UTF-8 strictly and reports a malformed row as
 :class:`DataFormatError` naming the file and the line. Texts may contain tabs and
 newlines (inside quoted CSV fields or JSON strings); texts without labels are kept.
+
+Labels are checked as they are read, so that what training accepts, loading accepts:
+
+* a label must be a non-empty string that is not only whitespace (``""``, ``" "``,
+  U+3000 ...); such a label is an error naming file and line;
+* CSV/TSV: a label cell is split on ``label_sep`` (default ``,``); *empty* pieces between
+  separators (``a,,b`` or a trailing ``a,``) are skipped, a whitespace-only piece is an
+  error. A Python/pandas list written as a cell (``"['a', 'b']"``) is an error suggesting
+  ``a,b``. Labels that contain commas: use JSON Lines, fastText, or ``--label-sep '|'``;
+* JSON Lines: ``labels`` must be a list of strings (numbers and booleans are refused);
+  deeply nested JSON is an error, not a crash;
+* fastText: a UTF-8 byte order mark is stripped; labels are separated by spaces or tabs.
 """
 from __future__ import annotations
 
 import csv
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Callable, Iterator
@@ -42,18 +55,49 @@ def decoded_lines(path: str | os.PathLike, encoding: str = "utf-8") -> Iterator[
 def json_lines(lines: Iterator[str], name: str | os.PathLike) -> Iterator[tuple[int, object]]:
     """Parse JSON Lines lazily: ``(line number, value)`` for every non-blank line."""
     for lineno, line in enumerate(lines, 1):
+        if lineno == 1:
+            line = line.lstrip("\ufeff")
         if not line.strip():
             continue
         try:
             yield lineno, json.loads(line)
         except json.JSONDecodeError as exc:
             raise DataFormatError(name, lineno, f"invalid JSON: {exc.msg}") from None
+        except RecursionError:
+            raise DataFormatError(name, lineno, "invalid JSON: nested too deeply") from None
 
 
-def split_labels(value: str, sep: str) -> tuple[str, ...]:
+def check_label(name: object, path: str | os.PathLike, lineno: int | None) -> str:
+    """Return ``name`` if it is a usable label name, else raise :class:`DataFormatError`.
+
+    A label must be a string with at least one non-whitespace character.
+    """
+    if not isinstance(name, str):
+        example = json.dumps(json.dumps(name))
+        raise DataFormatError(path, lineno, f"labels must be strings, got {json.dumps(name)} "
+                                            f"({type(name).__name__}); write it as a string, e.g. {example}")
+    if not name.strip():
+        raise DataFormatError(path, lineno, f"empty or whitespace-only label {name!r}")
+    return name
+
+
+_PY_LIST = re.compile(r"""^\s*\[.*['"].*\]\s*$""", re.S)
+
+
+def split_labels(value: str, sep: str, path: str | os.PathLike = "<labels>",
+                 lineno: int | None = None) -> tuple[str, ...]:
+    """Split a CSV/TSV label cell on ``sep``.
+
+    Pieces are stripped of surrounding whitespace; empty pieces (``a,,b``, a trailing
+    separator) are skipped; a piece of whitespace only is an error, and so is a cell that
+    looks like a Python/pandas list (``['a', 'b']``).
+    """
     if sep == "":
         raise ValueError("label separator must not be empty")
-    return tuple(dict.fromkeys(l.strip() for l in value.split(sep) if l.strip()))
+    if _PY_LIST.match(value):
+        raise DataFormatError(path, lineno, f"label cell {value[:60]!r} looks like a Python list; write the labels "
+                                            f"as a,b (separated by --label-sep, default ',') or use JSON Lines")
+    return tuple(dict.fromkeys(check_label(l, path, lineno).strip() for l in value.split(sep) if l))
 
 
 def read_csv(
@@ -99,7 +143,7 @@ def read_csv(
                 raise DataFormatError(
                     path, row_start, f"expected {len(header)} fields ({delimiter!r}-separated), found {len(row)}"
                 )
-            labels = split_labels(row[l_idx], label_sep) if l_idx is not None else ()
+            labels = split_labels(row[l_idx], label_sep, path, row_start) if l_idx is not None else ()
             out.append(Example(row[t_idx], labels, row[i_idx] if i_idx is not None else None))
             row_start = reader.line_num + 1
     except csv.Error as exc:
@@ -123,32 +167,42 @@ def read_jsonl(
             raw = obj.get(labels_field, [])
             if isinstance(raw, str):
                 raise DataFormatError(path, lineno, f"field {labels_field!r} must be a list of strings, not a string")
-            if not isinstance(raw, list) or not all(isinstance(l, (str, int)) for l in raw):
+            if not isinstance(raw, list):
                 raise DataFormatError(path, lineno, f"field {labels_field!r} must be a list of strings")
-            labels = tuple(dict.fromkeys(str(l) for l in raw))
+            labels = tuple(dict.fromkeys(check_label(l, path, lineno) for l in raw))
         ident = obj.get("id")
         out.append(Example(text, labels, None if ident is None else str(ident)))
     return out
 
 
+_FT_TOKEN = re.compile(r"[^ \t]+")
+
+
 def read_fasttext(path: str | os.PathLike, prefix: str = "__label__") -> list[Example]:
-    """Read fastText lines: ``__label__a __label__b the text``."""
+    """Read fastText lines: ``__label__a __label__b the text``.
+
+    Labels and text are separated by spaces or tabs; a UTF-8 byte order mark at the start
+    of the file is ignored. ``__label__`` followed by nothing or by whitespace only is an
+    error naming file and line.
+    """
     out: list[Example] = []
     for lineno, line in enumerate(decoded_lines(path), 1):
         line = line.rstrip("\r\n")
+        if lineno == 1:
+            line = line.lstrip("\ufeff")
         if not line.strip():
             continue
-        tokens = line.split(" ")
-        labels = []
-        i = 0
-        while i < len(tokens) and (tokens[i].startswith(prefix) or tokens[i] == ""):
-            if tokens[i]:
-                name = tokens[i][len(prefix):]
-                if not name:
-                    raise DataFormatError(path, lineno, f"empty label name after {prefix!r}")
-                labels.append(name)
-            i += 1
-        out.append(Example(" ".join(tokens[i:]), tuple(dict.fromkeys(labels))))
+        labels, pos = [], 0
+        for m in _FT_TOKEN.finditer(line):
+            if not m.group().startswith(prefix):
+                break
+            name = m.group()[len(prefix):]
+            if not name.strip():
+                raise DataFormatError(path, lineno, f"empty label name after {prefix!r}")
+            labels.append(check_label(name, path, lineno))
+            pos = m.end()
+        text = line[pos:].lstrip(" \t") if labels else line.lstrip(" ")
+        out.append(Example(text, tuple(dict.fromkeys(labels))))
     return out
 
 

@@ -5,6 +5,7 @@ The data directory is ``--data-dir`` or the ``MLTC_DATA_DIR`` environment variab
 """
 from __future__ import annotations
 
+import inspect
 import os
 from functools import partial
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Callable
 from .cail import load_cail
 from .examples import DatasetSplits
 from .goemotions import load_goemotions
-from .readers import read_file
+from .readers import READERS, DataFormatError, guess_format, read_file
 from .reuters import load_reuters, load_reuters_all
 
 DATASETS: dict[str, Callable[[Path], DatasetSplits]] = {
@@ -45,9 +46,21 @@ def load_dataset(name: str, data_dir_: str | os.PathLike | None = None) -> Datas
 
 def load_files(train: str | None = None, validation: str | None = None, test: str | None = None,
                format: str | None = None, labels: list[str] | None = None, **options) -> DatasetSplits:
-    """Build splits from files in any supported format (CSV/TSV, JSON Lines, fastText)."""
+    """Build splits from files in any supported format (CSV/TSV, JSON Lines, fastText).
+
+    The files may differ in format (a CSV training file, a JSON Lines validation file);
+    each file gets only the ``options`` its reader takes (``text_column`` reaches CSV/TSV
+    readers only). A file that has no rows is an error.
+    """
     def rd(p):
-        return read_file(p, format, **options) if p else []
+        if not p:
+            return []
+        reader = READERS.get(format or guess_format(p))
+        accepted = inspect.signature(reader).parameters if reader else options
+        rows = read_file(p, format, **{k: v for k, v in options.items() if k in accepted})
+        if not rows:
+            raise DataFormatError(p, None, "the file has no rows (it is empty or holds only a header)")
+        return rows
 
     first = train or validation or test
     if not first:

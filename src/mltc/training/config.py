@@ -97,8 +97,11 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
             data = json.loads(text)
         else:
             data = yaml.safe_load(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, yaml.YAMLError, RecursionError) as exc:
         raise ValueError(f"{path}: cannot parse config: {exc}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a config file must hold a mapping of options")
+    from ..options import coerce_numbers, validate_train_options
+    data = coerce_numbers(data)
+    validate_train_options(data, source=str(path))
     return data

@@ -40,6 +40,7 @@ from ..io import summarize_names
 from ..metrics import micro_macro
 from ..models.featurizers import TfidfFeaturizer
 from ..models.networks import SparseLinear, SparseWeightLinear, prior_logits
+from ..options import validate_train_config
 from .config import TrainConfig
 from .solver import lbfgs_columns
 
@@ -192,6 +193,28 @@ class LinearSolverConfig:
     dense_limit: int = 2_000_000  # store weights dense up to this many features x labels
 
 
+SOLVER_RANGES = {"C": (0.0, None), "tol": (0.0, 1.0), "max_iter": (1, 100_000), "memory": (1, 100),
+                 "block_size": (1, 1_000_000), "prune": (0.0, None), "dense_limit": (0, None)}
+
+
+def solver_config(options: dict[str, Any]) -> LinearSolverConfig:
+    """:class:`LinearSolverConfig` from ``solver_options``, every key and range checked."""
+    unknown = sorted(set(options) - set(SOLVER_RANGES))
+    if unknown:
+        raise ValueError(f"unknown solver option(s) {', '.join(unknown)}; known: {', '.join(SOLVER_RANGES)}")
+    for key, value in options.items():
+        low, high = SOLVER_RANGES[key]
+        integer = isinstance(low, int) and not isinstance(low, float)
+        if value is None and key == "block_size":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
+            raise ValueError(f"solver option {key} must be {'an integer' if integer else 'a number'}, got {value!r}")
+        if not math.isfinite(value) or value < low or (key in ("C", "tol") and value <= 0) or (high is not None and value > high):
+            rng = f"({low}, {high if high is not None else 'inf'}]" if key in ("C", "tol") else f"[{low}, {high if high is not None else 'inf'}]"
+            raise ValueError(f"solver option {key} must lie in {rng}, got {value!r}")
+    return LinearSolverConfig(**options)
+
+
 def _block_size(n: int, d: int, labels: int, requested: int | None, joint: bool) -> int:
     if joint:
         return labels
@@ -221,7 +244,8 @@ class LinearFitter:
             raise ValueError("no validation texts: the decision is chosen on a validation split")
         if cfg.threads:
             torch.set_num_threads(int(cfg.threads))
-        solver = LinearSolverConfig(**cfg.solver_options)
+        validate_train_config(cfg)
+        solver = solver_config(dict(cfg.solver_options))
         started = time.time()
         space = LabelSpace(labels).fit(e.labels for e in train)
         featurizer = TfidfFeaturizer(**{**LINEAR_TFIDF, **cfg.featurizer_options}).fit([e.text for e in train])

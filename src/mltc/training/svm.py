@@ -25,6 +25,7 @@ from ..data.labels import LabelSpace
 from ..decision import make_decision
 from ..metrics import micro_macro
 from ..models.featurizers import TfidfFeaturizer
+from ..options import validate_train_config
 from .config import TrainConfig
 
 SVM_TFIDF = dict(analyzer="auto", ngram_range=(1, 1), char_ngram_range=(1, 2), sublinear_tf=False,
@@ -35,6 +36,7 @@ def fit_svm(train: Sequence[Example], validation: Sequence[Example], config: Tra
             out_dir: str | Path | None = None, labels: Sequence[str] | None = None) -> Classifier:
     """Train the SVM baseline; ``config.decision`` is ``'zero'`` or ``'global'``."""
     cfg = config or TrainConfig(model="svm", decision="zero")
+    validate_train_config(cfg)
     cfg = dataclasses.replace(cfg, decision=cfg.decision or "global")
     started = time.time()
     space = LabelSpace(labels).fit(e.labels for e in train)

@@ -5,9 +5,10 @@ sparse tables), optional warm-up and linear decay, gradient clipping, early stop
 validation micro-F1 with a fitted decision, best-weights keeping, seeded and resumable
 (``resume=True`` continues from the last completed epoch and reaches the same final scores
 as an uninterrupted run). Mixed precision (bf16 autocast on CPU/GPU, fp16 with loss scaling
-on GPU), gradient accumulation and multi-process data parallelism come from Hugging Face
+on GPU), gradient accumulation; multi-process data parallelism comes from Hugging Face
 Accelerate: under ``accelerate launch`` each process takes its share of every global batch,
-gradients are averaged, and only the main process writes files.
+gradients are averaged, and only the main process writes files. A single process needs
+neither Accelerate nor transformers (see :class:`SingleProcess`).
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from ..losses import FGM, gradient_penalty, loss_config, make_loss, rdrop_kl
 from ..metrics import micro_macro
 from ..models.networks import prior_logits
 from ..models.registry import ENCODER_MODELS, model_spec
+from ..options import validate_train_config
 from .checkpoint import load_checkpoint, run_fingerprint, save_checkpoint
 from .config import TrainConfig
 from .optim import TrainingOptimizer, linear_schedule
@@ -59,25 +61,67 @@ def check_training_data(train: Sequence[Example], validation: Sequence[Example])
         log.info("%d training text(s) carry no label; kept as all-negative examples", unlabelled)
 
 
+class SingleProcess:
+    """The few ``Accelerator`` attributes the trainer uses, for one process (no Accelerate needed).
+
+    Parameters
+    ----------
+    device : torch.device
+        Where the network and batches go.
+    """
+
+    is_main_process = True
+    num_processes = 1
+    process_index = 0
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+
+    def prepare_model(self, model):
+        return model
+
+    def no_sync(self, model):
+        return nullcontext()
+
+    def wait_for_everyone(self) -> None:
+        pass
+
+
+def launched_world_size() -> int:
+    """Processes started by ``accelerate launch`` / ``torchrun`` (``WORLD_SIZE``; 1 when not launched)."""
+    try:
+        return max(1, int(os.environ.get("WORLD_SIZE", "1")))
+    except ValueError:
+        return 1
+
+
 def make_accelerator(cfg: TrainConfig):
-    """An Accelerate ``Accelerator`` for processes, devices and DDP.
+    """The process/device handle: :class:`SingleProcess`, or an Accelerate ``Accelerator`` when launched
+    as several processes (``WORLD_SIZE`` > 1), so single-process training never imports Accelerate.
 
     Accelerate keeps one process-wide state, so mixed precision is applied here with
     ``torch.autocast`` (see :func:`autocast`) rather than through the Accelerator: two runs
     with different precisions can then share a process.
     """
-    from accelerate import Accelerator
     if cfg.precision not in ("no", "bf16", "fp16"):
         raise ValueError(f"precision must be no, bf16 or fp16, got {cfg.precision!r}")
     if cfg.device not in ("auto", "cpu", "cuda"):
         raise ValueError(f"device must be auto, cpu or cuda, got {cfg.device!r}")
     if cfg.device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device='cuda' but torch sees no CUDA device (a CPU build of torch, or no GPU visible)")
+        raise ValueError("device 'cuda' needs a CUDA GPU and none is available (a CPU build of torch, or no GPU "
+                         "visible); use device 'cpu' or 'auto'")
     cpu = cfg.device == "cpu" or (cfg.device == "auto" and not torch.cuda.is_available())
     if cfg.precision == "fp16" and cpu:
         raise ValueError("fp16 needs a GPU; use precision='bf16' on CPU")
     if cfg.precision == "bf16" and not cpu and not torch.cuda.is_bf16_supported():
         raise ValueError("this GPU has no bfloat16 support; use precision='fp16' (loss scaling) or 'no'")
+    if launched_world_size() == 1:
+        return SingleProcess(torch.device("cpu") if cpu else torch.device("cuda", torch.cuda.current_device()))
+    try:
+        from accelerate import Accelerator
+    except ImportError:
+        raise ImportError("multi-process training (WORLD_SIZE > 1) needs Accelerate: "
+                          "pip install 'mltc[transformers]' or pip install accelerate") from None
     return Accelerator(cpu=cpu, mixed_precision="no")
 
 
@@ -137,6 +181,7 @@ class Trainer:
 
     def fit(self, train: Sequence[Example], validation: Sequence[Example], out_dir: str | Path | None = None,
             resume: bool = False, labels: Sequence[str] | None = None) -> Classifier:
+        validate_train_config(self.config)
         spec = model_spec(self.config.model)
         cfg = self.config.resolved(spec.training)
         launched = os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
