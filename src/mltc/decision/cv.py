@@ -166,27 +166,71 @@ def _score(Y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
             "labels_per_text": round(float(pred.sum(1).mean()), 4) if len(pred) else 0.0}
 
 
-def _per_label_2fold(scores: np.ndarray, Y: np.ndarray, options: dict[str, Any], seed: int) -> np.ndarray:
-    """Predictions of validation-fitted per-label thresholds, each half predicted by thresholds fitted on the other."""
+def _cross_fitted(make, scores: np.ndarray, Y: np.ndarray, seed: int) -> np.ndarray:
+    """Predictions of a decision fitted on validation, each half predicted by the decision fitted on the other
+    half, so that it is not scored on the texts it was fitted on."""
     rng = np.random.default_rng(seed)
     half = rng.permutation(len(scores)) % 2 == 0
     pred = np.zeros(scores.shape, dtype=bool)
     for a in (half, ~half):
         if a.sum() == 0 or (~a).sum() == 0:
-            continue
-        d = PerLabelThreshold(**{"grid": WIDE_GRID, **options}).fit(scores[~a], Y[~a])
-        pred[a] = d.predict(scores[a])
+            return make().fit(scores, Y).predict(scores)
+        pred[a] = make().fit(scores[~a], Y[~a]).predict(scores[a])
     return pred
+
+
+class ShiftedCV(Decision):
+    """Fit-time helper: cross-validated thresholds moved by one logit offset fitted on validation
+    (by micro-F1 + macro-F1 over -2.0 ... 2.0, step 0.1); ``fit`` returns the shifted
+    :class:`CVPerLabelThreshold`'s predictions through :meth:`predict`."""
+
+    kind = "cv-shifted"
+    GRID = tuple(np.round(np.arange(-2.0, 2.0001, 0.1), 1))
+
+    def __init__(self, cv: CVPerLabelThreshold) -> None:
+        self.cv, self.shift_ = cv, 0.0
+
+    def _shifted(self, delta: float) -> np.ndarray:
+        th = np.clip(self.cv.thresholds_, 1e-12, 1 - 1e-12)
+        never = self.cv.thresholds_ >= 1.0
+        out = 1.0 / (1.0 + np.exp(-(np.log(th) - np.log1p(-th) + delta)))
+        out[never] = 1.0
+        return out
+
+    def fit(self, scores: np.ndarray, Y: np.ndarray) -> "ShiftedCV":
+        best, best_val = 0.0, -1.0
+        for delta in self.GRID:
+            m = micro_macro(Y, _ensure_min_labels(scores, scores > self._shifted(delta)[None, :], self.cv.min_labels))
+            val = m["micro_f1"] + m["macro_f1"]
+            if val > best_val + 1e-9 or (abs(val - best_val) <= 1e-9 and abs(delta) < abs(best)):
+                best, best_val = float(delta), val
+        self.shift_ = best
+        return self
+
+    def predict(self, scores: np.ndarray) -> np.ndarray:
+        s = _check_scores(scores)
+        return _ensure_min_labels(s, s > self._shifted(self.shift_)[None, :], self.cv.min_labels)
+
+    def decision(self) -> CVPerLabelThreshold:
+        return CVPerLabelThreshold(self._shifted(self.shift_), self.cv.objective, self.cv.folds, self.cv.min_labels)
+
+    def params(self) -> dict[str, Any]:
+        return {"shift": self.shift_}
 
 
 def choose_decision(name: str, val_scores: np.ndarray, Y_val: np.ndarray, cv: CVPerLabelThreshold | None,
                     joint: bool, options: dict[str, Any], seed: int = 0) -> tuple[Decision, dict[str, Any]]:
     """The decision for a fitted linear model, and what each candidate scored on validation.
 
-    ``name='auto'`` compares one global threshold, per-label thresholds fitted on validation
-    (scored by 2-fold cross-fitting on the validation texts, since scoring them on the texts
-    they were fitted on would flatter them) and the cross-validated thresholds, by
-    validation micro-F1 + macro-F1, and keeps the best (ties: cv, global, per-label).
+    ``name='auto'`` compares one global threshold and per-label thresholds fitted on
+    validation with the cross-validated thresholds (fitted on the training texts alone), by
+    validation micro-F1 + macro-F1, and keeps the best (ties: cv, cv+shift, global,
+    per-label); ``cv+shift`` is the cross-validated thresholds moved by one logit offset fitted
+    on validation, for when the fold models score on a slightly other scale. The
+    validation-fitted candidates are scored by 2-fold cross-fitting on the validation texts
+    (each half predicted by the decision fitted on the other half): scored on the texts they
+    were fitted on they would look better than they are, and the comparison with thresholds
+    that never saw validation would not be fair. The chosen one is then fitted on all of it.
     """
     from .thresholds import make_decision
     Y_val = np.asarray(Y_val).astype(bool)
@@ -204,14 +248,21 @@ def choose_decision(name: str, val_scores: np.ndarray, Y_val: np.ndarray, cv: CV
     if cv is not None:
         cv.min_labels = min_labels
         cands["cv"] = (cv, cv.predict(val_scores))
-    glob = GlobalThreshold(grid=opts.get("grid", WIDE_GRID), min_labels=min_labels).fit(val_scores, Y_val)
-    cands["global"] = (glob, glob.predict(val_scores))
+    def make_global():
+        return GlobalThreshold(grid=opts.get("grid", WIDE_GRID), min_labels=min_labels)
+
     pl_opts = {k: v for k, v in opts.items() if k in ("min_support", "min_labels", "grid")}
-    cands["per-label"] = (None, _per_label_2fold(val_scores, Y_val, pl_opts, seed))  # type: ignore[assignment]
+
+    def make_per_label():
+        return PerLabelThreshold(**{"grid": WIDE_GRID, **pl_opts})
+
+    if cv is not None:
+        shifted = ShiftedCV(cv).fit(val_scores, Y_val)
+        cands["cv+shift"] = (shifted.decision(), _cross_fitted(lambda: ShiftedCV(cv), val_scores, Y_val, seed))
+    cands["global"] = (make_global().fit(val_scores, Y_val), _cross_fitted(make_global, val_scores, Y_val, seed))
+    cands["per-label"] = (make_per_label().fit(val_scores, Y_val), _cross_fitted(make_per_label, val_scores, Y_val, seed))
     report = {k: _score(Y_val, p) for k, (_, p) in cands.items()}
     best = max(cands, key=lambda k: report[k]["micro_f1"] + report[k]["macro_f1"])
     decision = cands[best][0]
-    if best == "per-label":
-        decision = PerLabelThreshold(**{"grid": WIDE_GRID, **pl_opts}).fit(val_scores, Y_val)
     report["chosen"] = best
     return decision, report

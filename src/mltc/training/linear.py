@@ -47,7 +47,7 @@ from .solver import lbfgs_columns
 log = logging.getLogger("mltc")
 
 #: the loss of the linear fitter when none is given (chosen by measurement: benchmarks/README.md)
-LINEAR_DEFAULT_LOSS = "bce"
+LINEAR_DEFAULT_LOSS = "sq-hinge"
 
 #: names of the squared hinge loss (L2-loss linear SVM, LIBLINEAR -s 2), a loss of the linear fitter only
 HINGE_NAMES = ("sq-hinge", "squared-hinge", "l2-svm")
@@ -184,13 +184,49 @@ def make_objective(design: Design, Yblock: torch.Tensor, loss: EntryLoss, inv_c:
 
 @dataclasses.dataclass
 class LinearSolverConfig:
-    C: float = 1.0
-    tol: float = 1e-3
+    C: float | None = None  # None: 1 (squared hinge, LIBLINEAR's default) or 100 (the logistic family, measured on Reuters)
+    tol: float | None = None  # None: 1e-3 (L-BFGS, relative gradient norm) or 1e-4 (LIBLINEAR, scikit-learn's default)
     max_iter: int = 300
     memory: int = 10
     block_size: int | None = None
     prune: float = 1e-3
     dense_limit: int = 2_000_000  # store weights dense up to this many features x labels
+
+
+def liblinear_block(X: sp.csr_matrix, Y: np.ndarray, C: float, tol: float, threads: int, seed: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """One L2-loss linear SVM per column of ``Y`` (LIBLINEAR's dual coordinate descent through
+    scikit-learn's ``LinearSVC``; Hsieh et al., ICML 2008), labels spread over ``threads``
+    threads (LIBLINEAR releases the GIL). Returns weights (d, k) and intercepts (k,); a column
+    with one class only gets zero weights and an intercept of -1 or +1.
+    """
+    import warnings
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.svm import LinearSVC
+
+    d, k = X.shape[1], Y.shape[1]
+    W = np.zeros((d, k), np.float32)
+    b = np.zeros(k, np.float32)
+
+    def one(j: int) -> None:
+        y = Y[:, j] > 0
+        if y.all() or not y.any():
+            b[j] = 1.0 if y.all() else -1.0
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            svm = LinearSVC(C=C, tol=tol, random_state=seed).fit(X, y.astype(np.int32))
+        W[:, j], b[j] = svm.coef_[0], svm.intercept_[0]
+
+    if threads > 1 and k > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(one, range(k)))
+    else:
+        for j in range(k):
+            one(j)
+    return W, b
 
 
 SOLVER_RANGES = {"C": (0.0, None), "tol": (0.0, 1.0), "max_iter": (1, 100_000), "memory": (1, 100),
@@ -205,7 +241,7 @@ def solver_config(options: dict[str, Any]) -> LinearSolverConfig:
     for key, value in options.items():
         low, high = SOLVER_RANGES[key]
         integer = isinstance(low, int) and not isinstance(low, float)
-        if value is None and key == "block_size":
+        if value is None and key in ("block_size", "tol", "C"):
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
             raise ValueError(f"solver option {key} must be {'an integer' if integer else 'a number'}, got {value!r}")
@@ -254,17 +290,21 @@ class LinearFitter:
         n, d, L = X.shape[0], X.shape[1], space.num_labels
         cfg = dataclasses.replace(cfg, loss=cfg.loss or LINEAR_DEFAULT_LOSS)
         loss = EntryLoss(cfg.loss, space.class_freq_, space.train_num_, cfg.loss_preset, Y, cfg.loss_options)
+        if solver.tol is None:
+            solver = dataclasses.replace(solver, tol=1e-4 if loss.hinge else 1e-3)
+        if solver.C is None:
+            solver = dataclasses.replace(solver, C=1.0 if loss.hinge else 100.0)
         folds = int(cfg.cv_folds)
         decision_name = cfg.decision or ("zero" if loss.joint else "auto")
         need_cv = decision_name in ("auto", "cv") and folds >= 2 and n >= 2 * folds
         rng = np.random.default_rng(cfg.seed)
         fold_of = rng.permutation(n) % folds if need_cv else None
-        designs = {"all": Design(X)}
+        designs = {"all": None if loss.hinge else Design(X)}
         fold_designs = []
         if need_cv:
             for k in range(folds):
                 tr = np.flatnonzero(fold_of != k)
-                fold_designs.append((Design(X[tr]), tr, np.flatnonzero(fold_of == k)))
+                fold_designs.append((None if loss.hinge else Design(X[tr]), tr, np.flatnonzero(fold_of == k)))
         bs = _block_size(n, d, L, solver.block_size, loss.joint)
         order = np.argsort(-space.class_freq_, kind="stable")  # frequent labels first (micro+macro CV needs it)
         blocks = [order[s:s + bs] for s in range(0, L, bs)]
@@ -276,41 +316,60 @@ class LinearFitter:
                    disable=(not self.progress) if self.progress is not None else None)
         prior = prior_logits(space.class_freq_, space.train_num_).numpy()
         stats = {"iterations": [], "evaluations": 0, "not_converged": 0}
-        for b, cols_np in enumerate(blocks):
+        threads = int(cfg.threads or torch.get_num_threads() or 1)
+
+        def solve(part: int, cols_np: np.ndarray, W0: torch.Tensor | None, gref) -> tuple[np.ndarray, np.ndarray, int, int, int]:
+            """Fit the labels ``cols_np`` on all training texts (part -1) or without fold ``part``."""
+            rows = slice(None) if part < 0 else fold_designs[part][1]
+            if loss.hinge:
+                Xp = X64 if part < 0 else fold_X64[part]
+                Wn, bn = liblinear_block(Xp, Y[rows][:, cols_np].toarray(), solver.C, solver.tol, threads, cfg.seed)
+                return Wn, bn, 0, 0, 0
             cols = torch.from_numpy(cols_np)
-            Yb = torch.from_numpy(Y[:, cols_np].toarray())
-            W0 = torch.zeros(d + 1, len(cols_np))
-            W0[-1] = torch.from_numpy(prior[cols_np])
-            weights = loss.weights(cols) if not loss.joint else None
-            fg = make_objective(designs["all"], Yb, loss, inv_c, cols, weights)
-            gref = fg(torch.cat([torch.zeros(d, len(cols_np)), W0[-1:]]), torch.arange(len(cols_np)))[1].norm(dim=0)
+            Yb = torch.from_numpy(Y[rows][:, cols_np].toarray())
+            weights = loss.weights(cols)
+            if weights is not None and weights.ndim == 2 and part >= 0:
+                weights = weights[fold_designs[part][1]]
+            design = designs["all"] if part < 0 else fold_designs[part][0]
+            fg = make_objective(design, Yb, loss, inv_c, cols, weights)
             res = lbfgs_columns(fg, W0, memory=solver.memory, max_iter=solver.max_iter, tol=solver.tol,
                                 gnorm_ref=gref, joint=loss.joint)
+            return (res.W[:-1].numpy(), res.W[-1].numpy().copy(), int(res.iterations.max()), res.evaluations,
+                    int((~res.converged).sum()))
+
+        if loss.hinge:
+            X64 = sp.csr_matrix(X, dtype=np.float64)
+            fold_X64 = [X64[tr] for _, tr, _ in fold_designs]
+        for b, cols_np in enumerate(blocks):
+            W0 = gref = None
+            if not loss.hinge:
+                W0 = torch.zeros(d + 1, len(cols_np))
+                W0[-1] = torch.from_numpy(prior[cols_np])
+                cols = torch.from_numpy(cols_np)
+                fg0 = make_objective(designs["all"], torch.from_numpy(Y[:, cols_np].toarray()), loss, inv_c, cols,
+                                     loss.weights(cols))
+                gref = fg0(W0, torch.arange(len(cols_np)))[1].norm(dim=0)
+            Wnp, bnp, iters, evals, not_conv = solve(-1, cols_np, W0, gref)
             bar.update(len(cols_np))
-            stats["iterations"].append(int(res.iterations.max()))
-            stats["evaluations"] += res.evaluations
-            stats["not_converged"] += int((~res.converged).sum())
-            Wb = res.W
+            stats["iterations"].append(iters)
+            stats["evaluations"] += evals
+            stats["not_converged"] += not_conv
             if need_cv:
                 scores = np.zeros((n, len(cols_np)), np.float32)
                 fold_bias = np.zeros((folds, len(cols_np)), np.float32)
-                for k, (dz, tr, va) in enumerate(fold_designs):
-                    wf = None if weights is None or weights.ndim == 1 else weights[tr]
-                    fgk = make_objective(dz, Yb[tr], loss, inv_c, cols, weights if wf is None else wf)
-                    rk = lbfgs_columns(fgk, W0, memory=solver.memory, max_iter=solver.max_iter, tol=solver.tol,
-                                       gnorm_ref=gref, joint=loss.joint)
-                    stats["evaluations"] += rk.evaluations
-                    scores[va] = X[va] @ rk.W[:-1].numpy() + rk.W[-1].numpy()
-                    fold_bias[k] = rk.W[-1].numpy()
+                for k, (_, tr, va) in enumerate(fold_designs):
+                    Wk, bk, _, evals, _ = solve(k, cols_np, W0, gref)
+                    stats["evaluations"] += evals
+                    scores[va] = X[va] @ Wk + bk
+                    fold_bias[k] = bk
                     bar.update(len(cols_np))
-                oof.append((cols_np, scores, fold_of, fold_bias, Wb[-1].numpy().copy()))
-            Wnp = Wb[:-1].numpy()
+                oof.append((cols_np, scores, fold_of, fold_bias, bnp.copy()))
             if solver.prune > 0:
                 Wnp = np.where(np.abs(Wnp) >= solver.prune, Wnp, 0.0)
             W_parts.append(sp.csc_matrix(Wnp))
-            bias[cols_np] = Wb[-1].numpy()
+            bias[cols_np] = bnp
             log.info("labels %d-%d of %d fitted (block %d/%d, %d iterations)", b * bs + 1, b * bs + len(cols_np), L,
-                     b + 1, len(blocks), int(res.iterations.max()))
+                     b + 1, len(blocks), iters)
         bar.close()
         # assemble W (d x L) in label order
         Wall = sp.hstack(W_parts).tocsc()
@@ -339,6 +398,7 @@ class LinearFitter:
         clf.metrics = {"validation": micro_macro(val_enc.Y, decision.predict(val_scores)),
                        "decision_candidates": candidates, "train_seconds": round(time.time() - started, 3),
                        "solver": {"blocks": len(blocks), "block_size": bs, "max_iterations": max(stats["iterations"]),
+                                  "solver": "liblinear" if loss.hinge else "lbfgs",
                                   "objective_evaluations": stats["evaluations"],
                                   "labels_not_converged": stats["not_converged"], "cv_folds": folds if need_cv else 0,
                                   "weights_nonzero": int(Wall.nnz), "features": d}}
