@@ -23,6 +23,7 @@ from peer_common import (data_arguments, label_matrix, make_tfidf, read_jsonl, s
 def main() -> None:
     p = data_arguments(__doc__.split("\n")[0])
     p.add_argument("--C", type=float, default=1.0, help="LinearSVC C.")
+    p.add_argument("--seed", type=int, default=0, help="LinearSVC random_state (its coordinate-descent order).")
     args = p.parse_args()
     t0 = time.perf_counter()
     tr_x, tr_y = read_jsonl(args.train)
@@ -33,18 +34,23 @@ def main() -> None:
     X_tr = vec.fit_transform(tr_x)
     # int32 labels: with int8 and more than 128 columns scikit-learn 1.9 reorders the columns.
     Y_tr = label_matrix(tr_y, labels)
-    clf = OneVsRestClassifier(LinearSVC(C=args.C)).fit(X_tr, Y_tr)
+    clf = OneVsRestClassifier(LinearSVC(C=args.C, random_state=args.seed)).fit(X_tr, Y_tr)
     t_fit = time.perf_counter()
 
-    # Stack the per-label linear models so decision values are one sparse product.
-    W = np.vstack([e.coef_.ravel() if hasattr(e, "coef_") else np.zeros(X_tr.shape[1]) for e in clf.estimators_]).T
+    # Stack the per-label linear models so decision values are one sparse product; each estimator's
+    # copy is dropped as it is taken, so the weights are held about once, not twice.
+    W = np.empty((X_tr.shape[1], len(labels)))
+    for j, e in enumerate(clf.estimators_):
+        W[:, j] = e.coef_.ravel() if hasattr(e, "coef_") else 0.0
     # A label positive on every training text gets scikit-learn's constant predictor (no coef_).
     b = np.array([float(np.ravel(e.intercept_)[0]) if hasattr(e, "coef_") else 2.0 * float(np.ravel(e.y_)[0]) - 1.0
                   for e in clf.estimators_])
+    for e in clf.estimators_:
+        e.__dict__.pop("coef_", None)
     decision = lambda X: np.asarray(X @ W) + b  # noqa: E731
     shift, tuning = tune_global_shift(decision, vec.transform(va_x), label_matrix(va_y, labels), shift_grid())
     write_predictions(args.out, decision, vec.transform(te_x), labels, shift, args.top)
-    info.update(contender="svm", C=args.C, shift=shift, num_labels=len(labels), num_features=X_tr.shape[1],
+    info.update(contender="svm", C=args.C, seed=args.seed, shift=shift, num_labels=len(labels), num_features=X_tr.shape[1],
                 fit_seconds=round(t_fit - t0, 2), total_seconds=round(time.perf_counter() - t0, 2), **tuning)
     write_info(args.info, info)
 

@@ -150,8 +150,11 @@ def mltc_predictions(run_dir: Path, texts: list[str], out: Path, top: int = 20, 
                 idx = idx[np.argsort(-s[idx], kind="stable")]
                 f.write(json.dumps({"labels": names[idx].tolist(), "top": [[names[j], float(s[j])] for j in best]},
                                    ensure_ascii=False) + "\n")
-    info = {"model": clf.model_name, "decision": clf.decision.to_dict(), "num_labels": len(names),
-            "config": {k: clf.config.get(k) for k in ("model", "loss", "decision", "epochs", "lr", "batch_size")}}
+    decision = clf.decision.to_dict()
+    info = {"model": clf.model_name, "num_labels": len(names), "config": clf.config,
+            "decision": {k: v for k, v in decision.items() if k not in ("thresholds", "curve", "grid", "global_grid")}}
+    if "thresholds" in decision:
+        info["decision"]["num_thresholds"] = len(decision["thresholds"])
     ev = run_dir / "evaluation.json"
     if ev.exists():  # what mltc itself printed, for a cross-check only
         rep = json.loads(ev.read_text())
@@ -297,12 +300,31 @@ def write_summary(folder: Path) -> Path:
         result = json.loads(path.read_text())
         if "contenders" in result:
             env = result["environment"]
+            src = env.get("mltc_source", {})
             parts.append(table(result) + f"\n\n_Run {result['finished']} on {env['cpus']} CPUs; "
                          f"mltc {env['versions'].get('mltc')}, scikit-learn {env['versions'].get('scikit-learn')}, "
                          f"libmultilabel {env['versions'].get('libmultilabel')}; mltc default: "
-                         f"{result.get('mltc_default_model', '?')}._\n")
+                         f"{result.get('mltc_default_model', '?')}; mltc source {src.get('commit', '?')}"
+                         f" + {src.get('uncommitted_files', '?')} uncommitted file(s)._\n")
     out = folder / "summary.md"
     out.write_text("\n\n".join(parts))
+    return out
+
+
+def mltc_source() -> dict:
+    """Where the mltc being measured lives, its git commit and how many of its files differ from it."""
+    import mltc
+    src = Path(mltc.__file__).resolve().parent
+    out = {"path": str(src)}
+    try:
+        git = ["git", "-C", str(src)]
+        out["commit"] = subprocess.run(git + ["rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                       check=True).stdout.strip()
+        changed = subprocess.run(git + ["status", "--porcelain", "--", "."], capture_output=True, text=True,
+                                 check=True).stdout.splitlines()
+        out["uncommitted_files"] = len(changed)
+    except (OSError, subprocess.CalledProcessError):
+        pass
     return out
 
 
@@ -348,7 +370,8 @@ def run_dataset(name: str, args, mltc_cmd: list[str]) -> dict:
                   "split_sizes": {s: len(t[0]) for s, t in texts.items()}, "gold": gold_stats(gold, train_freq),
                   "environment": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                                   "versions": versions(), "timeout_seconds": args.timeout,
-                                  "OMP_WAIT_POLICY": child_env(args).get("OMP_WAIT_POLICY")},
+                                  "OMP_WAIT_POLICY": child_env(args).get("OMP_WAIT_POLICY"),
+                                  "mltc_source": mltc_source()},
                   "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "contenders": []}
         print(f"== {result_name}: {result['split_sizes']} ({work})", flush=True)
         for c in contender_commands(paths, work, mltc_cmd, args.mltc_config, args.peers, args.python):
@@ -373,9 +396,13 @@ def run_dataset(name: str, args, mltc_cmd: list[str]) -> dict:
         default = next((r for r in result["contenders"] if r["name"] == "mltc" and "mltc" in r), None)
         if default:
             cfg = default["mltc"]["config"]
-            result["mltc_default_model"] = f"{cfg.get('model')} / loss {cfg.get('loss')} / decision {default['mltc']['decision'].get('kind', default['mltc']['decision'])}"
+            result["mltc_default_model"] = (f"{cfg.get('model')} / loss {cfg.get('loss')} / "
+                                            f"decision {default['mltc']['decision'].get('kind')}")
         result["deltas"] = deltas(result["contenders"])
         result["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        after = mltc_source()
+        if after != result["environment"]["mltc_source"]:  # mltc's source changed while this data set ran
+            result["environment"]["mltc_source_at_end"] = after
         if args.keep_tmp:
             import shutil
             shutil.copytree(work, Path(args.keep_tmp) / result_name, dirs_exist_ok=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 SCALES = {
-    "full": dict(num_texts=100_000, num_labels=10_000, content_vocab=40_000, noise_vocab=5_000),
+    "full": dict(num_texts=100_000, num_labels=10_000, content_vocab=30_000, noise_vocab=5_000),
     "small": dict(num_texts=10_000, num_labels=1_000, content_vocab=6_000, noise_vocab=2_000),
 }
 SPLIT = (0.8, 0.1, 0.1)
