@@ -8,13 +8,51 @@ README quotes committed results only.
 """
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
+PEER_ROWS = ("mltc", "svm", "lml-thresholding")
+PEER_ORDER = ("reuters21578", "reuters21578-all", "goemotions", "cail2019-divorce", "cail2019-labor",
+              "cail2019-loan", "synthetic-small", "synthetic")
+
+
+def peers_table() -> str:
+    """One compact table over every data set of benchmarks/results/peers/*.json: mltc's default beside
+    the LinearSVC and LibMultiLabel rows (micro-F1, macro-F1, tail macro-F1, P@1, labels per text,
+    whole-command seconds and the ratio to the svm command of the same run)."""
+    folder = ROOT / "benchmarks" / "results" / "peers"
+    runs = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")}
+    lines = ["| data set (labels) | contender | micro-F1 | macro-F1 | tail macro-F1 | P@1 | labels/text (gold) | seconds | × svm |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name in sorted(runs, key=lambda n: PEER_ORDER.index(n) if n in PEER_ORDER else 99):
+        run = runs[name]
+        rows = {c["name"]: c for c in run["contenders"]}
+        svm_s = rows.get("svm", {}).get("wall_seconds")
+        for row in PEER_ROWS:
+            c = rows.get(row)
+            if c is None:
+                continue
+            label = f"{name} ({run['gold']['train_labels']})" if row == PEER_ROWS[0] else ""
+            if c.get("status") != "ok" or "metrics" not in c:
+                lines.append(f"| {label} | {row} | {c.get('status')} | | | | | {c.get('wall_seconds', 0):.0f} | |")
+                continue
+            m = c["metrics"]
+            tail = m["groups"].get("tail", {}).get("macro_f1") if m.get("groups") else None
+            ratio = f"{c['wall_seconds'] / svm_s:.2f}" if svm_s else ""
+            lines.append(f"| {label} | {'**mltc**' if row == 'mltc' else row} | {m['total']['micro_f1']:.2f} | "
+                         f"{m['total']['macro_f1']:.2f} | {'' if tail is None else f'{tail:.2f}'} | "
+                         f"{m['ranking']['P@1']:.2f} | {m['labels_per_text']:.2f} ({run['gold']['gold_labels_per_text']:.2f}) | "
+                         f"{c['wall_seconds']:.1f} | {ratio} |")
+    return "\n".join(lines)
+
+
 def table_of(name: str) -> str:
+    if name == "peers":
+        return peers_table()
     path = ROOT / "benchmarks" / "results" / name
     if path.is_dir():
         path = path / "summary.md"

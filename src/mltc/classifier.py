@@ -213,7 +213,11 @@ class Classifier:
     def evaluate(self, examples: Sequence[Example], scores: np.ndarray | None = None, **options: Any) -> dict:
         """The paper's full breakdown on labelled examples (see :func:`mltc.metrics.evaluate`).
 
-        Labels the model never saw in training are counted in ``unseen_labels``.
+        Labels the model never saw in training are counted in ``unseen_labels``. ``total``
+        scores the label columns seen in training; ``total_with_unseen`` also counts every gold
+        occurrence of an unseen label as a miss. ``ranking`` (P@k, nDCG@k) averages over texts
+        with at least one gold label seen in training; ``ranking_all_texts`` over all texts
+        (a text without such a label scores 0). ``conventions`` says so in words.
         """
         enc = self.label_space.encode(e.labels for e in examples)
         if scores is None:
@@ -224,6 +228,23 @@ class Classifier:
         report["unseen_labels"] = dict(enc.unseen)
         report["texts_with_unseen_labels"] = enc.texts_with_unseen
         report["decision"] = self.decision.to_dict()
+        Yt = np.asarray(enc.Y, dtype=bool)
+        tp = int((Yt & pred).sum())
+        fp = int((~Yt & pred).sum())
+        fn = int((Yt & ~pred).sum()) + int(sum(enc.unseen.values()))
+        p_ = 100.0 * tp / (tp + fp) if tp + fp else 0.0
+        r_ = 100.0 * tp / (tp + fn) if tp + fn else 0.0
+        report["total_with_unseen"] = {"micro_p": p_, "micro_r": r_,
+                                       "micro_f1": 2 * p_ * r_ / (p_ + r_) if p_ + r_ else 0.0,
+                                       "unseen_gold_occurrences": int(sum(enc.unseen.values()))}
+        if report.get("ranking"):
+            share = float(Yt.any(1).mean()) if len(Yt) else 0.0
+            report["ranking_all_texts"] = {k: v * share for k, v in report["ranking"].items()}
+        report["conventions"] = {
+            "total": "label columns seen in training; gold labels unseen in training are not counted "
+                     "(total_with_unseen counts them as misses)",
+            "ranking": "P@k and nDCG@k averaged over texts with at least one gold label seen in training "
+                       "(ranking_all_texts: over all texts, such texts scoring 0)"}
         return report
 
     # ------------------------------------------------------------ persistence

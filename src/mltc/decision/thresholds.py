@@ -83,7 +83,14 @@ class Decision:
         return decision_from_dict(read_json(path))
 
     def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items() if k not in ("curve", "thresholds"))
+        def show(v: Any) -> str:
+            if isinstance(v, (list, tuple)) and len(v) > 6:
+                return f"<{len(v)} values, {min(v)}..{max(v)}>"
+            return repr(v)
+        args = ", ".join(f"{k}={show(v)}" for k, v in self.params().items() if k not in ("curve", "thresholds"))
+        if self.params().get("thresholds") is not None:
+            th = np.asarray(self.params()["thresholds"], dtype=float)
+            args += f"{', ' if args else ''}thresholds=<{len(th)} per label, median {np.median(th):.3g}>"
         return f"{type(self).__name__}({args})"
 
 

@@ -107,11 +107,19 @@ def format_evaluation(report: dict[str, Any], per_label: int = 0) -> str:
     for g, m in report.get("by_num_labels", {}).items():
         lines.append(line(f"{g} gold ({m['num_texts']} texts)", m))
     if report.get("ranking"):
-        lines.append("  ".join(f"{k} {v:.2f}" for k, v in report["ranking"].items()))
+        lines.append("ranking (texts with a gold label seen in training): "
+                     + "  ".join(f"{k} {v:.2f}" for k, v in report["ranking"].items()))
+        if report.get("ranking_all_texts") and report["ranking_all_texts"] != report["ranking"]:
+            lines.append("ranking (all texts): " + "  ".join(f"{k} {v:.2f}" for k, v in report["ranking_all_texts"].items()))
     if report.get("unseen_labels"):
         n = sum(report["unseen_labels"].values())
-        lines.append(f"labels unseen in training: {len(report['unseen_labels'])} ({n} occurrences on "
-                     f"{report['texts_with_unseen_labels']} texts), not predictable: {', '.join(list(report['unseen_labels'])[:10])}")
+        names = sorted(report["unseen_labels"])
+        more = f", ... {len(names) - 10} more" if len(names) > 10 else ""
+        lines.append(f"labels unseen in training: {len(names)} ({n} occurrences on "
+                     f"{report['texts_with_unseen_labels']} texts), not predictable: {', '.join(names[:10])}{more}")
+        if report.get("total_with_unseen"):
+            lines.append(f"micro-F1 counting them as misses: {report['total_with_unseen']['micro_f1']:.2f} "
+                         f"(the table above leaves them out)")
     if report.get("confused_pairs"):
         lines.append("most confused (predicted <- gold): " + ", ".join(
             f"{p['predicted']}<-{p['gold']} {p['count']}" for p in report["confused_pairs"][:5]))
