@@ -135,6 +135,28 @@ def test_reuters_apte_mod(reuters):
     assert not any("&lt;" in e.text or "\x03" in e.text for e in texts.values())
 
 
+@pytest.mark.slow
+def test_reuters_split_is_the_papers(reuters):
+    """The paper's draw: train_test_split(random_state=123, test_size=1000) over the training texts in
+    NEWID order; every label occurs in the 6,770 training texts; groups 30 head / 29 medium / 31 tail."""
+    from sklearn.model_selection import train_test_split
+    space = LabelSpace(reuters.labels).fit(e.labels for e in reuters.train)
+    assert len(reuters.train) == 6770 and (space.class_freq_ > 0).all()
+    freq = space.class_freq_
+    assert ((freq >= 35).sum(), ((freq >= 9) & (freq <= 34)).sum(), (freq <= 8).sum()) == (30, 29, 31)
+    full = sorted(reuters.train + reuters.validation, key=lambda e: int(e.id))
+    tr, va = train_test_split(full, random_state=123, test_size=1000)
+    assert [e.id for e in va] == [e.id for e in reuters.validation]
+    assert [e.id for e in tr] == [e.id for e in reuters.train]
+
+
+@pytest.mark.slow
+def test_reuters_all_categories(data_dir):
+    d = load_dataset("reuters21578-all", data_dir)
+    assert len(d.labels) == 368 and "places:usa" in d.labels and "topics:earn" in d.labels
+    assert len(d.validation) == 1000
+
+
 def test_reuters_stats(reuters):
     st = dataset_statistics(reuters)
     assert st["num_labels"] == 90
