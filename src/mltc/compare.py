@@ -35,9 +35,12 @@ SVM_ROWS = {
 
 
 def row_config(row: str, base: TrainConfig) -> TrainConfig:
+    """A row's configuration; without a decision, the paper's one global threshold (ZLPR: its logit 0)."""
     if row in SVM_ROWS:
         return dataclasses.replace(base, model="svm", featurizer_options={}, decision_options={}, **SVM_ROWS[row])
-    return dataclasses.replace(base, loss=canonical_loss_name(row))
+    loss = canonical_loss_name(row)
+    decision = base.decision or ("zero" if loss == "zlpr" else "global")
+    return dataclasses.replace(base, loss=loss, decision=decision)
 
 
 def _cuda_peak_mb(reset: bool = False) -> float | None:
@@ -70,8 +73,6 @@ def run_compare(data: DatasetSplits, rows: Sequence[str] = DEFAULT_ROWS, base: T
     test texts per second and, with CUDA, the peak GPU memory of its training and test run.
     """
     base = base or TrainConfig()
-    if base.decision is None:  # the paper's protocol: one global threshold fitted on validation
-        base = dataclasses.replace(base, decision="global")
     if not data.test:
         raise ValueError(f"data set {data.name} has no test split to compare on")
     out = Path(out_dir) if out_dir else None

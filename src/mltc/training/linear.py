@@ -277,6 +277,9 @@ class LinearFitter:
     def fit(self, train: Sequence[Example], validation: Sequence[Example], out_dir: str | Path | None = None,
             resume: bool = False, labels: Sequence[str] | None = None) -> Classifier:
         cfg = self.config
+        if resume:
+            raise ValueError("the linear fitter (tfidf-linear with optimizer lbfgs) has nothing to resume: it "
+                             "writes no checkpoint and takes seconds; run it again without --resume")
         if not train:
             raise ValueError("no training texts")
         if not validation:
