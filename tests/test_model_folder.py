@@ -43,7 +43,8 @@ def saved(tmp_path_factory):
     run = tmp_path_factory.mktemp("saved") / "run"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        train(tr, va, TrainConfig(model="tfidf-linear", loss="bce", epochs=2, patience=2, seed=1), out_dir=run)
+        train(tr, va, TrainConfig(model="tfidf-linear", optimizer="sgd", loss="bce", epochs=2, patience=2, seed=1),
+              out_dir=run)
     return run / "model"
 
 

@@ -22,7 +22,7 @@ from mltc.modelcheck import ModelFormatError
 from mltc.training import TrainConfig, train
 from mltc.training.checkpoint import ResumeMismatchError, run_fingerprint
 
-BASE = dict(model="tfidf-linear", loss="bce", epochs=2, patience=10, seed=1)
+BASE = dict(model="tfidf-linear", optimizer="sgd", loss="bce", epochs=2, patience=10, seed=1)
 
 
 def examples(rows):
@@ -168,7 +168,7 @@ def test_the_cli_refuses_with_exit_2(run, tmp_path):
     tr.write_text("text\tlabels\n" + "".join(f"{t}\t{','.join(l)}\n" for t, l in TOY_TRAIN))
     va.write_text("text\tlabels\n" + "".join(f"{t}\t{','.join(l)}\n" for t, l in TOY_VAL))
     out = tmp_path / "cli-run"
-    args = ["train", "--train", str(tr), "--validation", str(va), "--loss", "bce", "--epochs", "1", "--seed", "1",
+    args = ["train", "--train", str(tr), "--validation", str(va), "--loss", "bce", "--optimizer", "sgd", "--epochs", "1", "--seed", "1",
             "--out", str(out)]
     assert CliRunner().invoke(cli, args).exit_code == 0
     res = CliRunner().invoke(cli, args + ["--resume", "--lr", "0.1"])

@@ -31,7 +31,7 @@ def _toy_classifier():
     va = make_examples([t for t, _ in TOY_VAL], [l for _, l in TOY_VAL])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return train(tr, va, TrainConfig(epochs=3))
+        return train(tr, va, TrainConfig(epochs=3, optimizer="sgd"))
 
 
 @pytest.fixture(scope="module")
