@@ -237,6 +237,11 @@ def train(out, resume, progress, fine_grained, level_names, config_file, **kw):
     clf = run_train(data.train, data.validation, cfg, out_dir=out, resume=resume, labels=data.labels, progress=progress)
     val = clf.metrics["validation"]
     click.echo(f"validation micro-F1 {val['micro_f1']:.2f} macro-F1 {val['macro_f1']:.2f}   decision: {clf.decision!r}")
+    cands = clf.metrics.get("decision_candidates") or {}
+    if "chosen" in cands:
+        scored = ", ".join(f"{k} {v['micro_f1']:.2f}/{v['macro_f1']:.2f}" for k, v in cands.items() if k != "chosen")
+        click.echo(f"decision chosen on validation (micro/macro-F1, cross-fitted where fitted on it): "
+                   f"{cands['chosen']}  [{scored}]")
     if data.test:
         report = clf.evaluate(data.test)
         clf.metrics["test"] = {"total": report["total"], "groups": report.get("groups"),
