@@ -44,6 +44,9 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from peer_common import read_jsonl  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATASETS = ["reuters21578", "reuters21578-all", "goemotions", "cail2019-divorce", "cail2019-labor",
                     "cail2019-loan", "synthetic"]
@@ -60,15 +63,6 @@ def write_jsonl(path: Path, examples) -> None:
             f.write(json.dumps({"text": text, "labels": list(labels)}, ensure_ascii=False) + "\n")
 
 
-def read_jsonl(path: Path) -> tuple[list[str], list[list[str]]]:
-    texts, labels = [], []
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                obj = json.loads(line)
-                texts.append(obj["text"])
-                labels.append(list(obj.get("labels") or []))
-    return texts, labels
 
 
 def prepare_splits(name: str, folder: Path, scale: str) -> tuple[str, dict[str, Path], dict]:
@@ -80,12 +74,19 @@ def prepare_splits(name: str, folder: Path, scale: str) -> tuple[str, dict[str, 
         meta = json.loads((folder / "meta.json").read_text())
         return ("synthetic" if scale == "full" else f"synthetic-{scale}"), paths, {"synthetic": meta}
     import mltc
-    data = mltc.load_dataset(name)
+    if name.startswith("files:"):  # files:NAME=train,validation,test in any format mltc reads (CSV with '|' labels)
+        label, _, files = name[len("files:"):].partition("=")
+        tr, va, te = files.split(",")
+        from mltc.data import load_files
+        data = load_files(tr, va, te, **({"label_sep": "|"} if tr.endswith((".csv", ".tsv")) else {}))
+        name = label
+    else:
+        data = mltc.load_dataset(name)
     paths = {}
     for split in ("train", "validation", "test"):
         paths[split] = folder / f"{split}.jsonl"
         write_jsonl(paths[split], ((e.text, e.labels) for e in getattr(data, split)))
-    return name, paths, {"dataset_labels": len(data.labels)}
+    return name, paths, {"dataset_labels": len(data.labels or {l for e in data.train for l in e.labels})}
 
 
 # ------------------------------------------------------------------------- commands
@@ -360,7 +361,7 @@ def default_mltc_command(python: str) -> list[str]:
 
 
 def run_dataset(name: str, args, mltc_cmd: list[str]) -> dict:
-    with tempfile.TemporaryDirectory(prefix=f"peers-{name}-", dir=args.tmp_dir) as tmp:
+    with tempfile.TemporaryDirectory(prefix=f"peers-{name.split('=')[0].replace(':', '-')}-", dir=args.tmp_dir) as tmp:
         work = Path(tmp)
         result_name, paths, source = prepare_splits(name, work, args.synthetic_scale)
         texts = {s: read_jsonl(p) for s, p in paths.items()}
