@@ -27,8 +27,9 @@ from .data.labels import LabelSpace
 from .decision import Decision, FixedThreshold, TopK, decision_from_dict
 from .io import atomic_directory, write_json
 from .metrics import evaluate as evaluate_predictions
-from .modelcheck import (ModelFormatError, blame, check_decision_dict, check_folder_self_contained, check_labels_dict,
-                         check_meta, check_weights_match, read_model_json, safetensors_shapes, scrub_config)
+from .metrics.classification import confusion_counts, prf_from_counts
+from .modelcheck import (ModelFormatError, blame, check_decision_dict, check_labels_dict, check_weights_match,
+                         open_model_meta, read_model_json, safetensors_shapes, scrub_config)
 from .models.featurizers import Featurizer, featurizer_from_dict
 from .models.registry import NETWORKS
 
@@ -229,14 +230,11 @@ class Classifier:
         report["texts_with_unseen_labels"] = enc.texts_with_unseen
         report["decision"] = self.decision.to_dict()
         Yt = np.asarray(enc.Y, dtype=bool)
-        tp = int((Yt & pred).sum())
-        fp = int((~Yt & pred).sum())
-        fn = int((Yt & ~pred).sum()) + int(sum(enc.unseen.values()))
-        p_ = 100.0 * tp / (tp + fp) if tp + fp else 0.0
-        r_ = 100.0 * tp / (tp + fn) if tp + fn else 0.0
-        report["total_with_unseen"] = {"micro_p": p_, "micro_r": r_,
-                                       "micro_f1": 2 * p_ * r_ / (p_ + r_) if p_ + r_ else 0.0,
-                                       "unseen_gold_occurrences": int(sum(enc.unseen.values()))}
+        unseen = int(sum(enc.unseen.values()))
+        tp, fp, fn = (int(c.sum()) for c in confusion_counts(Yt, pred))
+        micro = prf_from_counts(tp, fp, fn + unseen, average="micro")
+        report["total_with_unseen"] = {"micro_p": 100 * float(micro["precision"]), "micro_r": 100 * float(micro["recall"]),
+                                       "micro_f1": 100 * float(micro["f1"]), "unseen_gold_occurrences": unseen}
         if report.get("ranking"):
             share = float(Yt.any(1).mean()) if len(Yt) else 0.0
             report["ranking_all_texts"] = {k: v * share for k, v in report["ranking"].items()}
@@ -280,10 +278,7 @@ class Classifier:
             A file is missing, damaged or disagrees with another; the message names it.
         """
         folder = model_folder(folder)
-        check_folder_self_contained(folder)
-        meta_path = folder / "mltc.json"
-        meta = read_model_json(meta_path)
-        check_meta(meta, meta_path, FORMAT, FORMAT_VERSION, list(NETWORKS))
+        meta_path, meta = open_model_meta(folder, FORMAT, FORMAT_VERSION, list(NETWORKS))
         if meta.get("activation", "sigmoid") not in ACTIVATIONS:
             raise ModelFormatError(meta_path, f"'activation' must be one of {ACTIVATIONS}, found {meta['activation']!r}")
         spec = meta["network"]

@@ -23,8 +23,7 @@ from .classifier import batched, build_network, check_featurizer_fits, load_netw
 from .data.readers import DataFormatError, decoded_lines
 from .io import atomic_directory, write_json
 from .metrics.classification import prf_from_counts
-from .modelcheck import (ModelFormatError, check_folder_self_contained, check_meta, read_model_json, scrub_config,
-                         string_list)
+from .modelcheck import ModelFormatError, open_model_meta, read_model_json, scrub_config, string_list
 from .models.featurizers import featurizer_from_dict
 from .models.registry import NETWORKS, model_spec
 from .training.config import TrainConfig
@@ -162,10 +161,7 @@ class GradedClassifier:
             A file is missing, damaged or disagrees with another; the message names it.
         """
         folder = model_folder(folder)
-        check_folder_self_contained(folder)
-        meta_path = folder / "mltc.json"
-        meta = read_model_json(meta_path)
-        check_meta(meta, meta_path, FORMAT, 1, list(NETWORKS))
+        meta_path, meta = open_model_meta(folder, FORMAT, 1, list(NETWORKS))
         aspects = string_list(meta.get("aspects"), meta_path, "aspects")
         levels = string_list(meta.get("levels"), meta_path, "levels")
         spec = meta["network"]

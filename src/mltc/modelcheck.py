@@ -378,6 +378,16 @@ def check_network_spec(spec: Any, path, networks: Sequence[str]) -> dict[str, An
     return spec
 
 
+def open_model_meta(folder, fmt: str, version: int, networks: Sequence[str]) -> tuple[Any, dict[str, Any]]:
+    """Check that ``folder`` is self-contained, read and check its ``mltc.json``; (path, meta)."""
+    from pathlib import Path
+    check_folder_self_contained(folder)
+    meta_path = Path(folder) / "mltc.json"
+    meta = read_model_json(meta_path)
+    check_meta(meta, meta_path, fmt, version, networks)
+    return meta_path, meta
+
+
 def check_meta(meta: dict[str, Any], path, fmt: str, version: int, networks: Sequence[str]) -> None:
     """``mltc.json``: the format and version, the model name, the network description."""
     if meta.get("format") != fmt:

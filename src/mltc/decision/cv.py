@@ -32,7 +32,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..metrics import micro_macro
-from .thresholds import Decision, GlobalThreshold, PerLabelThreshold, WIDE_GRID, _check_scores, _ensure_min_labels
+from .thresholds import (WIDE_GRID, Decision, GlobalThreshold, PerLabelThreshold, _check_scores, _ensure_min_labels,
+                         make_decision, predict_per_label)
 
 OBJECTIVES = ("micro+macro", "f1")
 
@@ -58,12 +59,7 @@ class CVPerLabelThreshold(Decision):
         return self
 
     def predict(self, scores: np.ndarray) -> np.ndarray:
-        if self.thresholds_ is None:
-            raise RuntimeError("CVPerLabelThreshold is not fitted")
-        s = _check_scores(scores)
-        if s.shape[1] != len(self.thresholds_):
-            raise ValueError(f"scores have {s.shape[1]} labels, thresholds {len(self.thresholds_)}")
-        return _ensure_min_labels(s, s > self.thresholds_[None, :], self.min_labels)
+        return predict_per_label(self.thresholds_, scores, self.min_labels, "CVPerLabelThreshold")
 
     def params(self) -> dict[str, Any]:
         return {"thresholds": None if self.thresholds_ is None else self.thresholds_.tolist(),
@@ -95,10 +91,8 @@ def _best_cut(s: np.ndarray, y: np.ndarray, objective: str, acc: dict[str, float
     best = int(np.flatnonzero(obj >= obj.max() - 1e-12)[0])  # ties: the fewest predictions
     if objective == "f1" and f1[best] < fbr:
         best = 0
-    if best == 0:
+    if best == 0:  # above the highest score (the candidates hold the top scores)
         th = float(np.nextafter(ss[0], np.inf)) if len(ss) else 0.0
-        if m_max < n:  # all candidates are above texts outside them, so the top score bounds them all
-            th = float(np.nextafter(ss[0], np.inf))
     elif best == len(ss):
         th = float(np.nextafter(ss[-1], -np.inf))
     else:
@@ -232,7 +226,6 @@ def choose_decision(name: str, val_scores: np.ndarray, Y_val: np.ndarray, cv: CV
     were fitted on they would look better than they are, and the comparison with thresholds
     that never saw validation would not be fair. The chosen one is then fitted on all of it.
     """
-    from .thresholds import make_decision
     Y_val = np.asarray(Y_val).astype(bool)
     if name != "auto":
         if name in ("cv", "cv-per-label"):

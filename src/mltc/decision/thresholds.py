@@ -155,6 +155,16 @@ class FixedThreshold(GlobalThreshold):
         return {"threshold": self.threshold_, "min_labels": self.min_labels}
 
 
+def predict_per_label(thresholds: np.ndarray | None, scores: np.ndarray, min_labels: int, name: str) -> np.ndarray:
+    """``scores > thresholds`` column by column (at least ``min_labels`` per text), shapes checked."""
+    if thresholds is None:
+        raise RuntimeError(f"{name} is not fitted")
+    s = _check_scores(scores)
+    if s.shape[1] != len(thresholds):
+        raise ValueError(f"scores have {s.shape[1]} labels, thresholds {len(thresholds)}")
+    return _ensure_min_labels(s, s > thresholds[None, :], min_labels)
+
+
 class PerLabelThreshold(Decision):
     """One threshold per label, each maximising that label's validation F1.
 
@@ -196,12 +206,7 @@ class PerLabelThreshold(Decision):
         return self
 
     def predict(self, scores: np.ndarray) -> np.ndarray:
-        if self.thresholds_ is None:
-            raise RuntimeError("PerLabelThreshold is not fitted")
-        s = _check_scores(scores)
-        if s.shape[1] != len(self.thresholds_):
-            raise ValueError(f"scores have {s.shape[1]} labels, thresholds {len(self.thresholds_)}")
-        return _ensure_min_labels(s, s > self.thresholds_[None, :], self.min_labels)
+        return predict_per_label(self.thresholds_, scores, self.min_labels, "PerLabelThreshold")
 
     def params(self) -> dict[str, Any]:
         return {"thresholds": None if self.thresholds_ is None else self.thresholds_.tolist(),

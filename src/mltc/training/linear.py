@@ -23,7 +23,7 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -55,12 +55,6 @@ HINGE_NAMES = ("sq-hinge", "squared-hinge", "l2-svm")
 #: the featurizer of the linear fitter unless ``featurizer_options`` say otherwise
 LINEAR_TFIDF = dict(analyzer="auto", ngram_range=(1, 1), char_ngram_range=(1, 3), sublinear_tf=True,
                     max_features=None, min_df=1)
-
-
-def _csr_torch(X: sp.csr_matrix) -> torch.Tensor:
-    X = X.tocsr().astype(np.float32)
-    return torch.sparse_csr_tensor(torch.from_numpy(X.indptr.astype(np.int64)), torch.from_numpy(X.indices.astype(np.int64)),
-                                   torch.from_numpy(X.data), size=X.shape)
 
 
 class Design:
@@ -305,7 +299,7 @@ class LinearFitter:
         need_cv = decision_name in ("auto", "cv") and folds >= 2 and n >= 2 * folds
         rng = np.random.default_rng(cfg.seed)
         fold_of = rng.permutation(n) % folds if need_cv else None
-        designs = {"all": None if loss.hinge else Design(X)}
+        design_all = None if loss.hinge else Design(X)
         fold_designs = []
         if need_cv:
             for k in range(folds):
@@ -336,7 +330,7 @@ class LinearFitter:
             weights = loss.weights(cols)
             if weights is not None and weights.ndim == 2 and part >= 0:
                 weights = weights[fold_designs[part][1]]
-            design = designs["all"] if part < 0 else fold_designs[part][0]
+            design = design_all if part < 0 else fold_designs[part][0]
             fg = make_objective(design, Yb, loss, inv_c, cols, weights)
             res = lbfgs_columns(fg, W0, memory=solver.memory, max_iter=solver.max_iter, tol=solver.tol,
                                 gnorm_ref=gref, joint=loss.joint)
@@ -352,7 +346,7 @@ class LinearFitter:
                 W0 = torch.zeros(d + 1, len(cols_np))
                 W0[-1] = torch.from_numpy(prior[cols_np])
                 cols = torch.from_numpy(cols_np)
-                fg0 = make_objective(designs["all"], torch.from_numpy(Y[:, cols_np].toarray()), loss, inv_c, cols,
+                fg0 = make_objective(design_all, torch.from_numpy(Y[:, cols_np].toarray()), loss, inv_c, cols,
                                      loss.weights(cols))
                 gref = fg0(W0, torch.arange(len(cols_np)))[1].norm(dim=0)
             Wnp, bnp, iters, evals, not_conv = solve(-1, cols_np, W0, gref)
