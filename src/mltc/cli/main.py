@@ -239,14 +239,14 @@ def train(out, resume, progress, fine_grained, level_names, config_file, **kw):
     click.echo(f"validation micro-F1 {val['micro_f1']:.2f} macro-F1 {val['macro_f1']:.2f}   decision: {clf.decision!r}")
     cands = clf.metrics.get("decision_candidates") or {}
     if "chosen" in cands:
-        scored = ", ".join(f"{k} {v['micro_f1']:.2f}/{v['macro_f1']:.2f}" for k, v in cands.items() if k != "chosen")
+        scored = ", ".join(f"{k} {v['micro_f1']:.2f}/{v['macro_f1']:.2f}" for k, v in cands.items() if "micro_f1" in v)
         click.echo(f"decision chosen on validation (micro/macro-F1, cross-fitted where fitted on it): "
                    f"{cands['chosen']}  [{scored}]")
     if data.test:
         report = clf.evaluate(data.test)
         clf.metrics["test"] = {"total": report["total"], "groups": report.get("groups"),
                                "by_num_labels": report["by_num_labels"]}
-        clf.save(Path(out) / "model")
+        write_json(Path(out) / "model" / "metrics.json", clf.metrics)  # the fitter saved the rest
         write_json(Path(out) / "evaluation.json", report)
         click.echo(format_evaluation(report))
     click.echo(f"model saved in {Path(out) / 'model'}")

@@ -1,5 +1,6 @@
 """Decisions fitted on validation scores: global, per-label, cross-validated per-label, top-k, fixed/zero."""
-from .cv import CVPerLabelThreshold, choose_decision, cv_thresholds
+from .choose import choose_decision
+from .cv import CVPerLabelThreshold, cv_thresholds
 from .thresholds import (DECISIONS, PAPER_GRID, SVM_GRID, WIDE_GRID, Decision, FixedThreshold, GlobalThreshold,
                          PerLabelThreshold, TopK, decision_from_dict, make_decision)
 

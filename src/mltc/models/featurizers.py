@@ -125,6 +125,16 @@ class TfidfFeaturizer(Featurizer):
         )
 
     def fit(self, texts: Sequence[str]) -> "TfidfFeaturizer":
+        self._fit(texts, encode=False)
+        return self
+
+    def fit_encode(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Fit on ``texts`` and return their encoding (one pass over the texts, not two)."""
+        X = self._fit(texts, encode=True)
+        assert X is not None
+        return X
+
+    def _fit(self, texts: Sequence[str], encode: bool) -> sp.csr_matrix | None:
         texts = [clip(t) for t in texts]
         analyzer = self.params["analyzer"]
         if analyzer == "auto":
@@ -132,10 +142,12 @@ class TfidfFeaturizer(Featurizer):
         self.resolved_analyzer = analyzer
         self.vectorizer_ = self._make(analyzer)
         try:
+            if encode:
+                return self.vectorizer_.fit_transform(texts).tocsr()
             self.vectorizer_.fit(texts)
         except ValueError as exc:  # e.g. "empty vocabulary"
             raise ValueError(f"cannot fit TF-IDF on the training texts: {exc}") from None
-        return self
+        return None
 
     def encode(self, texts: Sequence[str]) -> sp.csr_matrix:
         if self.vectorizer_ is None:

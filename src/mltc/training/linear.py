@@ -33,7 +33,8 @@ from tqdm.auto import tqdm
 from ..classifier import Classifier
 from ..data.examples import Example
 from ..data.labels import LabelSpace
-from ..decision.cv import cv_thresholds, choose_decision
+from ..decision.choose import choose_decision
+from ..decision.cv import cv_thresholds
 from ..losses import canonical_loss_name, loss_config, make_loss
 from ..losses import functional as LF
 from ..io import summarize_names
@@ -284,8 +285,8 @@ class LinearFitter:
         solver = solver_config(dict(cfg.solver_options))
         started = time.time()
         space = LabelSpace(labels).fit(e.labels for e in train)
-        featurizer = TfidfFeaturizer(**{**LINEAR_TFIDF, **cfg.featurizer_options}).fit([e.text for e in train])
-        X = featurizer.encode([e.text for e in train])
+        featurizer = TfidfFeaturizer(**{**LINEAR_TFIDF, **cfg.featurizer_options})
+        X = featurizer.fit_encode([e.text for e in train])
         Y = sp.csr_matrix(space.encode(e.labels for e in train).Y.astype(np.float32))
         n, d, L = X.shape[0], X.shape[1], space.num_labels
         cfg = dataclasses.replace(cfg, loss=cfg.loss or LINEAR_DEFAULT_LOSS)

@@ -1,0 +1,181 @@
+"""The choice of a linear model's decision on validation (``decision='auto'``).
+
+Candidates: the cross-validated per-label thresholds (:mod:`mltc.decision.cv`, fitted on the
+training texts alone), those thresholds moved by one logit offset fitted on validation
+(``cv+shift``), one global threshold and per-label thresholds, both fitted on validation.
+Each is scored on validation by micro-F1 + macro-F1; a candidate fitted on validation is
+scored by 2-fold cross-fitting (each half predicted by the decision fitted on the other half),
+so none looks better for having seen the texts it is scored on.
+
+The highest score wins, with one exception taken from model selection practice (the
+"one-standard-error rule", Breiman et al., *Classification and Regression Trees*, 1984;
+Hastie et al., *The Elements of Statistical Learning*, 7.10): per-label thresholds fitted on
+validation set one free value per label from a split that is usually a few hundred to a few
+thousand texts, so when they win they must win by more than one standard error of the score
+difference (a paired bootstrap over the validation texts) over the best candidate that fits
+at most one value on validation; otherwise that simpler candidate is kept.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..metrics import micro_macro
+from ..metrics.classification import prf_from_counts
+from .cv import CVPerLabelThreshold
+from .thresholds import WIDE_GRID, Decision, GlobalThreshold, PerLabelThreshold, _check_scores, _ensure_min_labels, make_decision
+
+#: candidates fitting one value per label on validation: kept only when better by one standard error
+PER_LABEL_CANDIDATES = ("per-label",)
+#: bootstrap resamples of the validation texts for the standard error of a score difference
+BOOTSTRAP_SAMPLES = 200
+
+
+def _score(Y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    m = micro_macro(Y, pred)
+    return {"micro_f1": round(m["micro_f1"], 4), "macro_f1": round(m["macro_f1"], 4),
+            "labels_per_text": round(float(pred.sum(1).mean()), 4) if len(pred) else 0.0}
+
+
+def _cross_fitted(make: Callable[[], Decision], scores: np.ndarray, Y: np.ndarray, seed: int) -> np.ndarray:
+    """Predictions of a decision fitted on validation, each half predicted by the decision fitted on the other
+    half, so that it is not scored on the texts it was fitted on."""
+    rng = np.random.default_rng(seed)
+    half = rng.permutation(len(scores)) % 2 == 0
+    pred = np.zeros(scores.shape, dtype=bool)
+    for a in (half, ~half):
+        if a.sum() == 0 or (~a).sum() == 0:
+            return make().fit(scores, Y).predict(scores)
+        pred[a] = make().fit(scores[~a], Y[~a]).predict(scores[a])
+    return pred
+
+
+class ShiftedCV(Decision):
+    """Fit-time helper: cross-validated thresholds moved by one logit offset fitted on validation
+    (by micro-F1 + macro-F1 over -2.0 ... 2.0, step 0.1); ``fit`` returns the shifted
+    :class:`CVPerLabelThreshold`'s predictions through :meth:`predict`."""
+
+    kind = "cv-shifted"
+    GRID = tuple(np.round(np.arange(-2.0, 2.0001, 0.1), 1))
+
+    def __init__(self, cv: CVPerLabelThreshold) -> None:
+        self.cv, self.shift_ = cv, 0.0
+
+    def _shifted(self, delta: float) -> np.ndarray:
+        th = np.clip(self.cv.thresholds_, 1e-12, 1 - 1e-12)
+        never = self.cv.thresholds_ >= 1.0
+        out = 1.0 / (1.0 + np.exp(-(np.log(th) - np.log1p(-th) + delta)))
+        out[never] = 1.0
+        return out
+
+    def fit(self, scores: np.ndarray, Y: np.ndarray) -> "ShiftedCV":
+        best, best_val = 0.0, -1.0
+        for delta in self.GRID:
+            m = micro_macro(Y, _ensure_min_labels(scores, scores > self._shifted(delta)[None, :], self.cv.min_labels))
+            val = m["micro_f1"] + m["macro_f1"]
+            if val > best_val + 1e-9 or (abs(val - best_val) <= 1e-9 and abs(delta) < abs(best)):
+                best, best_val = float(delta), val
+        self.shift_ = best
+        return self
+
+    def predict(self, scores: np.ndarray) -> np.ndarray:
+        s = _check_scores(scores)
+        return _ensure_min_labels(s, s > self._shifted(self.shift_)[None, :], self.cv.min_labels)
+
+    def decision(self) -> CVPerLabelThreshold:
+        return CVPerLabelThreshold(self._shifted(self.shift_), self.cv.objective, self.cv.folds, self.cv.min_labels)
+
+    def params(self) -> dict[str, Any]:
+        return {"shift": self.shift_}
+
+
+def bootstrap_scores(Y: np.ndarray, preds: dict[str, np.ndarray], samples: int = BOOTSTRAP_SAMPLES,
+                     seed: int = 0) -> dict[str, np.ndarray]:
+    """micro-F1 + macro-F1 (percent) of each prediction on ``samples`` bootstrap resamples of the texts.
+
+    The same resamples for every prediction (paired); per-text counts are weighted by each
+    resample's multiplicities, so one product per candidate gives all resamples.
+    """
+    n = len(Y)
+    rng = np.random.default_rng(seed)
+    weights = sp.csr_matrix(rng.multinomial(n, np.full(n, 1.0 / n), size=samples).astype(np.float64))
+    Yb = sp.csr_matrix(Y.astype(np.float64))
+    out = {}
+    for name, pred in preds.items():
+        P = sp.csr_matrix(pred.astype(np.float64))
+        tp = np.asarray((weights @ P.multiply(Yb)).todense())
+        fp = np.asarray((weights @ P).todense()) - tp
+        fn = np.asarray((weights @ Yb).todense()) - tp
+        out[name] = np.array([100 * (prf_from_counts(tp[b], fp[b], fn[b], "micro")["f1"]
+                                     + prf_from_counts(tp[b], fp[b], fn[b], "macro")["f1"]) for b in range(samples)])
+    return out
+
+
+def one_se_choice(report: dict[str, dict[str, float]], boot: dict[str, np.ndarray]) -> str:
+    """The best-scoring candidate, unless it fits one value per label on validation and a simpler candidate
+    scores within one bootstrap standard error of the difference (then the best simpler one)."""
+    def total(k: str) -> float:
+        return report[k]["micro_f1"] + report[k]["macro_f1"]
+
+    best = max(report, key=total)
+    simple = [k for k in report if k not in PER_LABEL_CANDIDATES]
+    if best not in PER_LABEL_CANDIDATES or not simple:
+        return best
+    runner = max(simple, key=total)
+    se = float(np.std(boot[best] - boot[runner], ddof=1)) if len(boot[best]) > 1 else 0.0
+    return runner if total(best) - total(runner) <= se else best
+
+
+def choose_decision(name: str, val_scores: np.ndarray, Y_val: np.ndarray, cv: CVPerLabelThreshold | None,
+                    joint: bool, options: dict[str, Any], seed: int = 0) -> tuple[Decision, dict[str, Any]]:
+    """The decision for a fitted linear model, and what each candidate scored on validation.
+
+    ``name='auto'``: the candidates of this module's docstring (``cv`` and ``cv+shift`` only
+    with cross-validation folds), chosen by validation micro-F1 + macro-F1 with the
+    one-standard-error rule for per-label thresholds; ties go to the first of cv, cv+shift,
+    global, per-label. The chosen one is then fitted on all validation texts. Any other name:
+    that decision (``cv`` needs folds), fitted on validation.
+    """
+    Y_val = np.asarray(Y_val).astype(bool)
+    if name != "auto":
+        if name in ("cv", "cv-per-label"):
+            if cv is None:
+                raise ValueError("decision 'cv' needs cross-validation folds (cv_folds >= 2)")
+            cv.min_labels = int(options.get("min_labels", 0))
+            return cv, {"cv": _score(Y_val, cv.predict(val_scores))}
+        d = make_decision(name, "sigmoid", **dict(options)).fit(val_scores, Y_val)
+        return d, {name: _score(Y_val, d.predict(val_scores))}
+    opts = dict(options)
+    min_labels = int(opts.get("min_labels", 0))
+    cands: dict[str, tuple[Decision, np.ndarray]] = {}
+    if cv is not None:
+        cv.min_labels = min_labels
+        cands["cv"] = (cv, cv.predict(val_scores))
+
+    def make_global() -> GlobalThreshold:
+        return GlobalThreshold(grid=opts.get("grid", WIDE_GRID), min_labels=min_labels)
+
+    pl_opts = {k: v for k, v in opts.items() if k in ("min_support", "min_labels", "grid")}
+
+    def make_per_label() -> PerLabelThreshold:
+        return PerLabelThreshold(**{"grid": WIDE_GRID, **pl_opts})
+
+    if cv is not None:
+        shifted = ShiftedCV(cv).fit(val_scores, Y_val)
+        cands["cv+shift"] = (shifted.decision(), _cross_fitted(lambda: ShiftedCV(cv), val_scores, Y_val, seed))
+    cands["global"] = (make_global().fit(val_scores, Y_val), _cross_fitted(make_global, val_scores, Y_val, seed))
+    cands["per-label"] = (make_per_label().fit(val_scores, Y_val), _cross_fitted(make_per_label, val_scores, Y_val, seed))
+    report: dict[str, Any] = {k: _score(Y_val, p) for k, (_, p) in cands.items()}
+    best = max(cands, key=lambda k: report[k]["micro_f1"] + report[k]["macro_f1"])
+    if best in PER_LABEL_CANDIDATES:
+        boot = bootstrap_scores(Y_val, {k: p for k, (_, p) in cands.items()}, seed=seed)
+        chosen = one_se_choice({k: report[k] for k in cands}, boot)
+        runner = max((k for k in cands if k not in PER_LABEL_CANDIDATES),
+                     key=lambda k: report[k]["micro_f1"] + report[k]["macro_f1"])
+        report["one_se"] = {"best": best, "simpler": runner,
+                            "difference_se": round(float(np.std(boot[best] - boot[runner], ddof=1)), 4)}
+        best = chosen
+    report["chosen"] = best
+    return cands[best][0], report

@@ -1,0 +1,53 @@
+"""decision='auto': candidates scored on validation, the one-standard-error rule for per-label thresholds."""
+from __future__ import annotations
+
+import numpy as np
+
+from mltc.decision.choose import bootstrap_scores, choose_decision, one_se_choice
+from mltc.decision.cv import CVPerLabelThreshold
+from mltc.metrics import micro_macro
+
+
+def _rep(**totals):
+    return {k: {"micro_f1": v / 2, "macro_f1": v / 2} for k, v in totals.items()}
+
+
+def test_bootstrap_is_paired_and_centred_on_the_sample_score():
+    rng = np.random.default_rng(0)
+    Y = rng.random((400, 6)) < 0.2
+    pred = Y ^ (rng.random(Y.shape) < 0.1)
+    boot = bootstrap_scores(Y, {"a": pred, "b": pred.copy()}, samples=300, seed=1)
+    assert boot["a"].shape == (300,)
+    np.testing.assert_array_equal(boot["a"], boot["b"])  # same resamples for every candidate
+    m = micro_macro(Y, pred)
+    assert abs(boot["a"].mean() - (m["micro_f1"] + m["macro_f1"])) < 3 * boot["a"].std()
+    assert boot["a"].std() > 0
+
+
+def test_one_se_rule_keeps_the_simpler_candidate_unless_per_label_wins_clearly():
+    boot = {"cv": np.zeros(50), "per-label": np.r_[np.full(25, -1.0), np.full(25, 1.0)]}  # SE of the difference ~1
+    assert one_se_choice(_rep(cv=100.0, **{"per-label": 100.5}), boot) == "cv"
+    assert one_se_choice(_rep(cv=100.0, **{"per-label": 103.0}), boot) == "per-label"
+    assert one_se_choice(_rep(cv=101.0, **{"per-label": 100.0}), boot) == "cv"
+    # the rule concerns per-label thresholds only: among simple candidates the best score wins
+    assert one_se_choice(_rep(cv=100.0, **{"cv+shift": 100.2}), {"cv": np.zeros(5), "cv+shift": np.ones(5)}) == "cv+shift"
+
+
+def test_auto_does_not_keep_per_label_thresholds_that_only_fit_validation_noise():
+    """Many rare labels, few validation texts: per-label thresholds fitted on validation chase single texts;
+    when they beat the cross-validated ones by less than one standard error, auto keeps the latter."""
+    rng = np.random.default_rng(3)
+    n, L = 300, 40
+    Y = rng.random((n, L)) < np.linspace(0.3, 0.01, L)
+    scores = np.clip(0.35 * Y + rng.random((n, L)) * 0.6, 0, 1).astype(np.float32)
+    cv = CVPerLabelThreshold(np.full(L, 0.5))
+    decision, report = choose_decision("auto", scores, Y, cv, joint=False, options={}, seed=0)
+    assert report["chosen"] in report and "micro_f1" in report[report["chosen"]]
+    total = {k: v["micro_f1"] + v["macro_f1"] for k, v in report.items() if isinstance(v, dict) and "micro_f1" in v}
+    if max(total, key=total.get) == "per-label":
+        info = report["one_se"]
+        kept_simple = total["per-label"] - total[info["simpler"]] <= info["difference_se"]
+        assert report["chosen"] == (info["simpler"] if kept_simple else "per-label")
+    else:
+        assert report["chosen"] == max(total, key=total.get)
+    assert decision is not None
