@@ -141,8 +141,9 @@ def test_fp16_training_loop_runs_with_a_cpu_scaler(toy, monkeypatch):
 
 def test_loss_buffers_follow_the_training_device(toy, monkeypatch):
     """The loss's frequency/bias buffers are moved to the training device once, not copied per step."""
+    import mltc.tasks.multilabel as multilabel_mod  # the multi-label task builds the loss
     moved = []
-    real = trainer_mod.make_loss
+    real = multilabel_mod.make_loss
 
     def spy(*a, **k):
         loss = real(*a, **k)
@@ -155,7 +156,7 @@ def test_loss_buffers_follow_the_training_device(toy, monkeypatch):
         loss.to = record
         return loss
 
-    monkeypatch.setattr(trainer_mod, "make_loss", spy)
+    monkeypatch.setattr(multilabel_mod, "make_loss", spy)
     tr, va = toy
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -243,16 +243,26 @@ def test_the_cli_prints_one_line_and_exits_2(model):
 
 
 def test_graded_model_is_checked_too(tmp_path):
-    from mltc.finegrained import GradedExample, GradedClassifier, train_graded
+    from mltc.finegrained import GradedExample, train_graded
     rows = [GradedExample("love this joy", (2, 1)), GradedExample("sad and angry", (0, 0)),
             GradedExample("so much love", (3, 0)), GradedExample("fine day", (1, 1))]
     train_graded(rows, rows, ["love", "joy"], TrainConfig(model="tfidf-linear", epochs=2), out_dir=tmp_path)
     folder = tmp_path / "model"
-    assert mltc.load(folder).predict(["love"])[0]["levels"].keys() == {"love", "joy"}
-    edit(folder, "mltc.json", lambda d: d.update(aspects=["love", "joy", "fear"]))
+    assert mltc.load(folder).predict(["love"])[0]["aspects"].keys() == {"love", "joy"}
+    edit(folder, "mltc.json", lambda d: d["task"].update(aspects=["love", "joy", "fear"]))
     with pytest.raises(ModelFormatError, match="mltc.json.*aspects"):
-        GradedClassifier.load(folder)
-    edit(folder, "mltc.json", lambda d: d.update(aspects=["love", "joy"]))
+        mltc.load(folder)
+    for bad, fragment in ((["love", "love"], "repeats"), (["love", ""], "non-empty"), ("love,joy", "list"),
+                          ([1, 2], "non-empty string")):
+        edit(folder, "mltc.json", lambda d: d["task"].update(aspects=bad))
+        refused(folder, "mltc.json", fragment)
+    edit(folder, "mltc.json", lambda d: d["task"].update(aspects=["love", "joy"], levels=["0", "1", "2"]))
+    refused(folder, "mltc.json", "do not match")
+    edit(folder, "mltc.json", lambda d: d["task"].update(levels=["0", "1", "2", "3"], decision="threshold"))
+    refused(folder, "mltc.json", "argmax")
+    edit(folder, "mltc.json", lambda d: d["task"].update(decision="argmax", name="ranking"))
+    refused(folder, "mltc.json", "task")
+    edit(folder, "mltc.json", lambda d: d["task"].update(name="graded"))
     edit(folder, "featurizer.json", lambda d: d.update(token_pattern="(a|aa)+$"))
     refused(folder, "featurizer.json", "token_pattern")
 

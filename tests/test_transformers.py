@@ -234,14 +234,23 @@ def test_fine_grained_train_predict_reload(model, tmp_path, tiny_bert):
     assert res.exit_code == 0, res.output
     assert "macro-F1" in res.output and "RMSE" in res.output
     clf = mltc.load(tmp_path / "run")
+    assert clf.task.name == "graded" and clf.config["loss"] == "ce" and clf.config["decision"] == "argmax"
     (p,) = clf.predict(["I love this"])
-    assert set(p["levels"]) == {"love", "joy", "surprise", "anger", "fear", "sorrow"}
-    assert set(p["levels"].values()) <= {"none", "weak", "medium", "strong"}
+    assert set(p["aspects"]) == {"love", "joy", "surprise", "anger", "fear", "sorrow"}
+    assert {a["level_name"] for a in p["aspects"].values()} <= {"none", "weak", "medium", "strong"}
+    assert all(len(a["probabilities"]) == 4 and abs(sum(a["probabilities"]) - 1) < 1e-4 for a in p["aspects"].values())
     res = CliRunner().invoke(cli, ["evaluate", str(tmp_path / "run"), "--test", str(va), "--report", str(tmp_path / "rep")])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "rep" / "aspect_confusion.png").exists()
     res = CliRunner().invoke(cli, ["predict", str(tmp_path / "run"), "-"], input="so sad\n")
-    assert json.loads(res.output)["levels"]["sorrow"] in ("none", "weak", "medium", "strong")
+    assert json.loads(res.output)["aspects"]["sorrow"]["level_name"] in ("none", "weak", "medium", "strong")
+    if model == "transformer":  # the export holds the softmax per aspect
+        import onnxruntime as ort
+        from mltc.serving.onnx_export import export_onnx, onnx_inputs
+        export_onnx(clf, tmp_path / "m.onnx")
+        texts = [t for t, _ in GRADED] + ["", "unseen words here"]
+        ours = ort.InferenceSession(str(tmp_path / "m.onnx")).run(None, onnx_inputs(clf, texts))[0]
+        assert ours.shape == (len(texts), 6, 4) and np.allclose(ours, clf.scores(texts), atol=1e-5)
     if model == "tfidf-linear":  # learnt something on its own training rows
         assert clf.evaluate([__import__("mltc.finegrained").finegrained.GradedExample(t, tuple(map(int, l.split(","))))
                              for t, l in GRADED])["mean"]["accuracy"] > 60

@@ -1,12 +1,15 @@
-"""The Classifier: featurizer + network + label space + decision + config, saved as one folder.
+"""The Classifier: featurizer + network + task (+ config and metrics), saved as one folder.
 
 ``Classifier.predict`` is the only prediction path; the CLI, the server and the tests all
-call it. A saved folder holds JSON and safetensors only (no pickle anywhere)::
+call it. What the outputs mean (scores, decision, evaluation, the task's own files) is the
+task's (:mod:`mltc.tasks`): multi-label (the default) or graded (K aspects x L levels;
+``mltc.json`` version 2, with the aspects and levels in its ``task`` entry). A saved folder
+holds JSON and safetensors only (no pickle anywhere)::
 
-    mltc.json          format, model name, activation, network class and sizes
-    labels.json        the label space (names, training frequencies)
+    mltc.json          format, model name, task, network class and sizes
+    labels.json        multi-label: the label space (names, training frequencies)
+    decision.json      multi-label: the fitted decision (thresholds)
     featurizer.json    the fitted vectorizer / vocabulary
-    decision.json      the fitted decision (thresholds)
     config.json        the training configuration
     metrics.json       validation (and test) scores
     model.safetensors  the network weights
@@ -22,20 +25,21 @@ import torch
 from safetensors.torch import load_model, save_model
 from torch import nn
 
-from .data.examples import Example
 from .data.labels import LabelSpace
-from .decision import Decision, FixedThreshold, TopK, decision_from_dict
+from .decision import Decision
 from .io import atomic_directory, write_json
-from .metrics import evaluate as evaluate_predictions
-from .metrics.classification import confusion_counts, prf_from_counts
-from .modelcheck import (ModelFormatError, blame, check_decision_dict, check_labels_dict, check_weights_match,
-                         open_model_meta, read_model_json, safetensors_shapes, scrub_config)
+from .modelcheck import (ModelFormatError, blame, check_weights_match, open_model_meta, read_model_json,
+                         safetensors_shapes, scrub_config)
 from .models.featurizers import Featurizer, featurizer_from_dict
 from .models.registry import NETWORKS
+from .tasks import MultiLabelTask, Task, task_from_meta
+from .tasks.multilabel import ACTIVATIONS  # noqa: F401 (the former home of ACTIVATIONS)
 
 FORMAT = "mltc-model"
-FORMAT_VERSION = 1
-ACTIVATIONS = ("sigmoid", "identity")
+#: the newest format version this mltc reads (multi-label models are still written as 1, graded as 2)
+FORMAT_VERSION = 2
+#: the former format of fine-grained models (still loaded)
+LEGACY_GRADED_FORMAT = "mltc-fine-grained"
 
 
 def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -106,31 +110,57 @@ def model_folder(folder: str | os.PathLike) -> Path:
 
 
 class Classifier:
-    """A trained multi-label text classifier.
+    """A trained text classifier: featurizer + network + task.
+
+    The task (:mod:`mltc.tasks`) says what the network's outputs mean: a multi-label label
+    set with its fitted decision (the default, built from ``label_space``, ``decision`` and
+    ``activation``), or K aspects x L levels (``task=GradedTask(...)``).
 
     Attributes
     ----------
     featurizer : Featurizer
     network : nn.Module
-    label_space : LabelSpace
-    decision : Decision
-    activation : {'sigmoid', 'identity'}
-        How logits become scores (``identity`` for SVM margins).
+    task : Task
+    label_space, decision, activation
+        The multi-label task's label space, fitted decision and score activation
+        (``'sigmoid'``, or ``'identity'`` for SVM margins); a graded model has none.
     config, metrics : dict
     """
 
-    def __init__(self, featurizer: Featurizer, network: nn.Module, network_spec: dict[str, Any], label_space: LabelSpace,
-                 decision: Decision, model_name: str, activation: str = "sigmoid", config: dict | None = None,
-                 metrics: dict | None = None) -> None:
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}")
+    def __init__(self, featurizer: Featurizer, network: nn.Module, network_spec: dict[str, Any],
+                 label_space: LabelSpace | None = None, decision: Decision | None = None, model_name: str = "",
+                 activation: str = "sigmoid", config: dict | None = None, metrics: dict | None = None, *,
+                 task: Task | None = None) -> None:
+        if task is not None and (label_space is not None or decision is not None):
+            raise ValueError("give a task, or a label space and decision (multi-label), not both")
+        self.task = task if task is not None else MultiLabelTask(label_space, decision, activation)
         self.featurizer, self.network, self.network_spec = featurizer, network, network_spec
-        self.label_space, self.decision, self.model_name = label_space, decision, model_name
-        self.activation, self.config, self.metrics = activation, dict(config or {}), dict(metrics or {})
+        self.model_name, self.config, self.metrics = model_name, dict(config or {}), dict(metrics or {})
+
+    def _multi_label(self, what: str) -> MultiLabelTask:
+        if not isinstance(self.task, MultiLabelTask):
+            raise AttributeError(f"a {self.task.name} model has no {what} (see Classifier.task)")
+        return self.task
+
+    @property
+    def label_space(self) -> LabelSpace:
+        return self._multi_label("label space").label_space
+
+    @property
+    def decision(self) -> Decision:
+        return self._multi_label("fitted decision").decision
+
+    @decision.setter
+    def decision(self, value: Decision) -> None:
+        self._multi_label("fitted decision").decision = value
+
+    @property
+    def activation(self) -> str:
+        return self._multi_label("activation").activation
 
     @property
     def labels(self) -> list[str]:
-        return list(self.label_space.labels)
+        return self._multi_label("labels").labels
 
     # ---------------------------------------------------------------- scoring
     def _check_texts(self, texts: Sequence[str]) -> list[str]:
@@ -144,11 +174,11 @@ class Classifier:
 
     @torch.no_grad()
     def logits(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
-        """Raw scores (texts x labels) as float32."""
+        """Raw scores (texts x network outputs) as float32."""
         texts = self._check_texts(texts)
         self.network.eval()
         device = next(self.network.parameters()).device
-        out = [np.zeros((0, self.label_space.num_labels), np.float32)]
+        out = [np.zeros((0, self.network_spec["num_labels"]), np.float32)]
         for start in range(0, len(texts), batch_size):
             chunk = texts[start:start + batch_size]
             enc = self.featurizer.encode(chunk)
@@ -157,53 +187,33 @@ class Classifier:
         return np.concatenate(out)
 
     def scores_from_logits(self, logits: np.ndarray) -> np.ndarray:
-        if self.activation == "sigmoid":
-            return 1.0 / (1.0 + np.exp(-np.clip(logits, -80, 80)))
-        return logits
+        return self.task.scores(logits)
 
     def scores(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
-        """Scores used by the decision: probabilities (sigmoid) or margins (identity)."""
+        """Scores used by the decision: multi-label probabilities (sigmoid) or margins (identity);
+        graded (texts, aspects, levels) probabilities."""
         return self.scores_from_logits(self.logits(texts, batch_size))
 
     def decide(self, scores: np.ndarray, threshold: float | None = None, top_k: int | None = None) -> np.ndarray:
-        """Boolean predictions; ``threshold`` or ``top_k`` override the fitted decision."""
-        if threshold is not None and top_k is not None:
-            raise ValueError("give a threshold or top_k, not both")
-        if threshold is not None:
-            if not np.isfinite(threshold):
-                raise ValueError("threshold must be a finite number")
-            return FixedThreshold(float(threshold)).predict(scores)
-        if top_k is not None:
-            return TopK(top_k).predict(scores)
-        return self.decision.predict(scores)
+        """Predictions from scores; ``threshold`` or ``top_k`` override a multi-label model's fitted
+        decision (a graded model refuses them: :class:`~mltc.tasks.OverrideRefused`)."""
+        return self.task.decide(scores, threshold, top_k)
 
     def predict(self, texts: Sequence[str], threshold: float | None = None, top_k: int | None = None,
                 batch_size: int = 256, return_scores: str = "predicted") -> list[dict[str, Any]]:
-        """Predict label sets.
+        """Predict, one dict per text.
 
-        Returns one dict per text: ``{"labels": [...], "scores": {label: score}}``;
-        ``return_scores`` is ``'predicted'`` (scores of the predicted labels), ``'all'`` or
-        ``'none'``.
+        Multi-label: ``{"labels": [...], "scores": {label: score}}``; ``return_scores`` is
+        ``'predicted'`` (scores of the predicted labels), ``'all'`` or ``'none'``. Graded:
+        ``{"aspects": {aspect: {"level": l, "level_name": name, "probabilities": [...]}}}``
+        (no probabilities with ``'none'``).
         """
         s = self.scores(texts, batch_size)
         return self.format_predictions(s, self.decide(s, threshold, top_k), return_scores)
 
     def format_predictions(self, scores: np.ndarray, pred: np.ndarray, return_scores: str = "predicted") -> list[dict[str, Any]]:
-        """Result dicts from scores and boolean predictions (shared by the API, the CLI and the server)."""
-        if return_scores not in ("predicted", "all", "none"):
-            raise ValueError(f"return_scores must be 'predicted', 'all' or 'none', got {return_scores!r}")
-        names = self.label_space.labels
-        out = []
-        for row_s, row_p in zip(scores, pred):
-            idx = np.flatnonzero(row_p)
-            idx = idx[np.argsort(-row_s[idx], kind="stable")]
-            item: dict[str, Any] = {"labels": [names[j] for j in idx]}
-            if return_scores == "predicted":
-                item["scores"] = {names[j]: round(float(row_s[j]), 6) for j in idx}
-            elif return_scores == "all":
-                item["scores"] = {names[j]: round(float(row_s[j]), 6) for j in np.argsort(-row_s, kind="stable")}
-            out.append(item)
-        return out
+        """Result dicts from scores and predictions (shared by the API, the CLI and the server)."""
+        return self.task.format_predictions(scores, pred, return_scores)
 
     def predict_stream(self, texts: Iterable[str], batch_size: int = 256, **options: Any) -> Iterator[dict[str, Any]]:
         """Predict an iterable of any length in batches, holding one batch in memory."""
@@ -211,52 +221,34 @@ class Classifier:
             yield from self.predict(chunk, batch_size=batch_size, **options)
 
     # ------------------------------------------------------------- evaluation
-    def evaluate(self, examples: Sequence[Example], scores: np.ndarray | None = None, **options: Any) -> dict:
-        """The paper's full breakdown on labelled examples (see :func:`mltc.metrics.evaluate`).
+    def evaluate(self, examples: Sequence[Any], scores: np.ndarray | None = None, **options: Any) -> dict:
+        """Scores on labelled examples, as the task defines them.
 
-        Labels the model never saw in training are counted in ``unseen_labels``. ``total``
-        scores the label columns seen in training; ``total_with_unseen`` also counts every gold
+        Multi-label: the paper's full breakdown (see :func:`mltc.metrics.evaluate`). Labels
+        the model never saw in training are counted in ``unseen_labels``. ``total`` scores the
+        label columns seen in training; ``total_with_unseen`` also counts every gold
         occurrence of an unseen label as a miss. ``ranking`` (P@k, nDCG@k) averages over texts
         with at least one gold label seen in training; ``ranking_all_texts`` over all texts
         (a text without such a label scores 0). ``conventions`` says so in words.
+
+        Graded (:class:`~mltc.data.graded.GradedExample`): per-aspect accuracy, macro-F1 over
+        levels, RMSE and confusion, and their means over aspects.
         """
-        enc = self.label_space.encode(e.labels for e in examples)
         if scores is None:
             scores = self.scores([e.text for e in examples])
-        pred = self.decide(scores, options.pop("threshold", None), options.pop("top_k", None))
-        report = evaluate_predictions(enc.Y, pred, scores, class_freq=self.label_space.class_freq_,
-                                      label_names=self.label_space.labels, **options)
-        report["unseen_labels"] = dict(enc.unseen)
-        report["texts_with_unseen_labels"] = enc.texts_with_unseen
-        report["decision"] = self.decision.to_dict()
-        Yt = np.asarray(enc.Y, dtype=bool)
-        unseen = int(sum(enc.unseen.values()))
-        tp, fp, fn = (int(c.sum()) for c in confusion_counts(Yt, pred))
-        micro = prf_from_counts(tp, fp, fn + unseen, average="micro")
-        report["total_with_unseen"] = {"micro_p": 100 * float(micro["precision"]), "micro_r": 100 * float(micro["recall"]),
-                                       "micro_f1": 100 * float(micro["f1"]), "unseen_gold_occurrences": unseen}
-        if report.get("ranking"):
-            share = float(Yt.any(1).mean()) if len(Yt) else 0.0
-            report["ranking_all_texts"] = {k: v * share for k, v in report["ranking"].items()}
-        report["conventions"] = {
-            "total": "label columns seen in training; gold labels unseen in training are not counted "
-                     "(total_with_unseen counts them as misses)",
-            "ranking": "P@k and nDCG@k averaged over texts with at least one gold label seen in training "
-                       "(ranking_all_texts: over all texts, such texts scoring 0)"}
-        return report
+        return self.task.evaluate(examples, scores, **options)
 
     # ------------------------------------------------------------ persistence
     def save(self, folder: str | os.PathLike) -> Path:
         """Write the model folder atomically (a crash leaves the old folder or none)."""
         folder = Path(folder)
         with atomic_directory(folder) as tmp:
-            write_json(tmp / "mltc.json", {"format": FORMAT, "version": FORMAT_VERSION, "model": self.model_name,
-                                           "activation": self.activation, "network": self.network_spec,
-                                           "labels": self.label_space.num_labels})
-            write_json(tmp / "labels.json", self.label_space.to_dict())
+            write_json(tmp / "mltc.json", {"format": FORMAT, "version": self.task.format_version,
+                                           "model": self.model_name, **self.task.to_meta(),
+                                           "network": self.network_spec})
+            self.task.save_files(tmp)
             write_json(tmp / "featurizer.json", self.featurizer.to_dict(), indent=None)
             self.featurizer.save_files(tmp)
-            write_json(tmp / "decision.json", self.decision.to_dict())
             write_json(tmp / "config.json", scrub_config(self.config))
             write_json(tmp / "metrics.json", self.metrics)
             save_model(self.network, str(tmp / "model.safetensors"), metadata={"format": FORMAT})
@@ -266,9 +258,10 @@ class Classifier:
     def load(cls, folder: str | os.PathLike) -> "Classifier":
         """Load a model folder written by :meth:`save` (JSON and safetensors only).
 
-        Every file is checked before use, and the files against each other (label
-        counts, vocabulary and network sizes, thresholds); stored paths resolve inside
-        the folder only.
+        Every file is checked before use, and the files against each other (label or
+        aspect x level counts, vocabulary and network sizes, thresholds); stored paths
+        resolve inside the folder only. Folders of the former fine-grained format
+        (``mltc-fine-grained``) load too.
 
         Raises
         ------
@@ -278,37 +271,21 @@ class Classifier:
             A file is missing, damaged or disagrees with another; the message names it.
         """
         folder = model_folder(folder)
-        meta_path, meta = open_model_meta(folder, FORMAT, FORMAT_VERSION, list(NETWORKS))
-        if meta.get("activation", "sigmoid") not in ACTIVATIONS:
-            raise ModelFormatError(meta_path, f"'activation' must be one of {ACTIVATIONS}, found {meta['activation']!r}")
+        if read_model_json(folder / "mltc.json").get("format") == LEGACY_GRADED_FORMAT:
+            meta_path, meta = open_model_meta(folder, LEGACY_GRADED_FORMAT, 1, list(NETWORKS))
+            meta = {**meta, "task": {"name": "graded", "aspects": meta.get("aspects"), "levels": meta.get("levels")}}
+        else:
+            meta_path, meta = open_model_meta(folder, FORMAT, FORMAT_VERSION, list(NETWORKS))
         spec = meta["network"]
-        n = spec["num_labels"]
-        if meta.get("labels", n) != n:
-            raise ModelFormatError(meta_path, f"says {meta['labels']!r} labels but its network has {n} outputs")
-        labels_path, decision_path = folder / "labels.json", folder / "decision.json"
-        labels_dict = read_model_json(labels_path)
-        if len(check_labels_dict(labels_dict, labels_path)) != n:
-            raise ModelFormatError(labels_path, f"lists {len(labels_dict['labels'])} labels but the network in "
-                                                f"{meta_path} has {n} outputs")
-        with blame(labels_path):
-            label_space = LabelSpace.from_dict(labels_dict)
-        decision_dict = read_model_json(decision_path)
-        check_decision_dict(decision_dict, n, decision_path)
-        with blame(decision_path):
-            decision = decision_from_dict(decision_dict)
+        task = task_from_meta(folder, meta, meta_path, spec["num_labels"])
         config, metrics = read_model_json(folder / "config.json"), read_model_json(folder / "metrics.json")
         feat_path = folder / "featurizer.json"
         featurizer = featurizer_from_dict(read_model_json(feat_path), folder, feat_path)
         check_featurizer_fits(featurizer, spec, feat_path, meta_path)
         network = load_network(spec, folder, meta_path)
-        return cls(featurizer, network, spec, label_space, decision, meta["model"], meta.get("activation", "sigmoid"),
-                   config, metrics)
+        return cls(featurizer, network, spec, model_name=meta["model"], config=config, metrics=metrics, task=task)
 
 
-def load(folder: str | os.PathLike):
+def load(folder: str | os.PathLike) -> Classifier:
     """Load a saved model folder: ``mltc.load("runs/reuters-db")`` (multi-label or fine-grained)."""
-    folder = model_folder(folder)
-    if read_model_json(folder / "mltc.json").get("format") == "mltc-fine-grained":
-        from .finegrained import GradedClassifier
-        return GradedClassifier.load(folder)
     return Classifier.load(folder)

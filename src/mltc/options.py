@@ -387,13 +387,14 @@ def check_decision_override(threshold: Any, top_k: Any, activation: str, num_lab
 
 
 def check_model_override(clf: Any, threshold: Any, top_k: Any) -> None:
-    """:func:`check_decision_override` against a loaded classifier's activation and label count.
+    """The ``--threshold`` / ``--top-k`` overrides against a loaded classifier's task.
 
-    Models without a label space (fine-grained ones) have no such overrides to check.
+    A multi-label model checks them with :func:`check_decision_override` (its activation and
+    label count); a fine-grained model refuses either (each aspect takes its most probable level).
     """
-    if (threshold is None and top_k is None) or not hasattr(clf, "label_space"):
+    if threshold is None and top_k is None:
         return
-    check_decision_override(threshold, top_k, getattr(clf, "activation", "sigmoid"), clf.label_space.num_labels)
+    clf.task.check_override(threshold, top_k)
 
 
 def check_port(value: Any, option: str = "port") -> int:

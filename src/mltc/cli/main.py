@@ -230,7 +230,10 @@ def train(out, resume, progress, fine_grained, level_names, config_file, **kw):
     data_kw = pop_data_options(kw)
     cfg = build_config(config_file, **kw)  # every option is checked before any data is read
     if fine_grained:
-        return _train_graded(data_kw, level_names, out, cfg)
+        from .graded import train_graded
+        return train_graded(data_kw, level_names, out, cfg, resume, progress)
+    if level_names:
+        raise click.UsageError("--level-names names the levels of a --fine-grained model")
     data = load_data(**data_kw)
     if not data.train:
         raise click.UsageError("training needs --data or --train")
@@ -252,31 +255,6 @@ def train(out, resume, progress, fine_grained, level_names, config_file, **kw):
     click.echo(f"model saved in {Path(out) / 'model'}")
 
 
-def _train_graded(data_kw, level_names, out, cfg):
-    from ..finegrained import read_graded, train_graded
-    from ..io import write_json
-    if not (data_kw["train_file"] and data_kw["val_file"]):
-        raise click.UsageError("--fine-grained needs --train and --validation files")
-    tr, aspects = read_graded(data_kw["train_file"])
-    va, _ = read_graded(data_kw["val_file"], aspects)
-    names = [x.strip() for x in level_names.split(",")] if level_names else None
-    clf = train_graded(tr, va, aspects, cfg, names, out_dir=out)
-    click.echo(_format_graded(clf.metrics["validation"], "validation"))
-    if data_kw["test_file"]:
-        rep = clf.evaluate(read_graded(data_kw["test_file"], aspects)[0])
-        write_json(Path(out) / "evaluation.json", rep)
-        click.echo(_format_graded(rep, "test"))
-    click.echo(f"model saved in {Path(out) / 'model'}")
-
-
-def _format_graded(rep: dict, name: str) -> str:
-    lines = [f"{name}: {rep['num_texts']} texts; mean accuracy {rep['mean']['accuracy']:.2f}, "
-             f"macro-F1 {rep['mean']['macro_f1']:.2f}, RMSE {rep['rmse_all']:.3f}",
-             f"{'aspect':<16}{'acc':>8}{'macro-F1':>10}{'RMSE':>8}"]
-    lines += [f"{a[:15]:<16}{v['accuracy']:>8.2f}{v['macro_f1']:>10.2f}{v['rmse']:>8.3f}" for a, v in rep["aspects"].items()]
-    return "\n".join(lines)
-
-
 # --------------------------------------------------------------------------- evaluate
 @cli.command()
 @click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
@@ -296,20 +274,10 @@ def evaluate(model_dir, split, threshold, top_k, per_label, as_json, out, report
     from ..report.tables import format_evaluation
     check_value("per_label", per_label, Rule(int, low=0))
     clf = load(model_dir)
-    if hasattr(clf, "aspects"):  # fine-grained
-        from ..finegrained import read_graded
-        path = data_kw["test_file"] or data_kw["val_file"] or data_kw["train_file"]
-        if not path:
-            raise click.UsageError("give the labelled file with --test")
-        result = clf.evaluate(read_graded(path, clf.aspects)[0])
-        if out:
-            write_json(out, result)
-        click.echo(to_json(result) if as_json else _format_graded(result, "evaluation"))
-        if report:
-            from ..report.builders import graded_report
-            click.echo(f"report: {graded_report(clf, result, report)}", err=True)
-        return
-    check_model_override(clf, threshold, top_k)
+    check_model_override(clf, threshold, top_k)  # a fine-grained model refuses both
+    if clf.task.name == "graded":
+        from .graded import evaluate_graded
+        return evaluate_graded(clf, data_kw, per_label, as_json, out, report)
     data = load_data(**data_kw)
     examples = data.split(split) if data_kw.get("data_name") else (data.test or data.validation or data.train)
     result = clf.evaluate(examples, threshold=threshold, top_k=top_k)

@@ -97,11 +97,13 @@ def compare_report(summary: dict, data: DatasetSplits, folder: str | Path) -> Pa
 
 
 def graded_report(clf, report: dict, folder: str | Path) -> Path:
-    """Fine-grained model: per-aspect scores and one confusion matrix per aspect."""
+    """Fine-grained model (its task holds the aspects and levels): per-aspect scores and one
+    confusion matrix per aspect."""
+    aspects, levels = clf.task.aspects, clf.task.levels
     rep = Report(f"Fine-grained evaluation: {clf.model_name}",
-                 f"{report['num_texts']} texts; {len(clf.aspects)} aspects x {len(clf.level_names)} levels")
+                 f"{report['num_texts']} texts; {len(aspects)} aspects x {len(levels)} levels")
     rep.add("Confusion matrix per aspect", "aspect_confusion",
-            figures.aspect_confusion({a: np.array(v["confusion"]) for a, v in report["aspects"].items()}, clf.level_names))
+            figures.aspect_confusion({a: np.array(v["confusion"]) for a, v in report["aspects"].items()}, levels))
     rep.add("Per aspect", table=[{"aspect": a, "accuracy": v["accuracy"], "macro_f1": v["macro_f1"], "rmse": v["rmse"]}
                                  for a, v in report["aspects"].items()])
     return write_report(rep, folder)

@@ -2,7 +2,9 @@
 
 Every request is bounded (number of texts, characters per text, body bytes) and validated;
 bad input gets a 4xx with a message naming the problem, never a 500. Predictions go through
-:meth:`mltc.classifier.Classifier.decide`, the same path as the CLI and the Python API.
+:meth:`mltc.classifier.Classifier.decide`, the same path as the CLI and the Python API; what
+they hold is the model's task's (labels and scores, or the level of every aspect with its
+probabilities for a fine-grained model, which refuses threshold and top_k with a 422).
 
 No request holds the server forever: the body is read (and counted) by :class:`BodyLimits`
 before any parsing, with a timeout per read and a total deadline (408), and the byte limit
@@ -105,13 +107,29 @@ BodySizeLimit = BodyLimits  # the former name
 
 
 class Prediction(BaseModel):
+    """A multi-label model's prediction for one text."""
+
     labels: list[str] = Field(description="Predicted labels, best first.")
     scores: dict[str, float] | None = Field(None, description="Scores of the predicted (or all) labels.")
 
 
+class AspectLevel(BaseModel):
+    level: int = Field(description="The most probable level (0 .. L-1).")
+    level_name: str = Field(description="Its name.")
+    probabilities: list[float] | None = Field(None, description="The probability of every level, 0 .. L-1 "
+                                                                "(left out with return_scores 'none').")
+
+
+class GradedPrediction(BaseModel):
+    """A fine-grained model's prediction for one text: the level of every aspect."""
+
+    aspects: dict[str, AspectLevel]
+
+
 class PredictResponse(BaseModel):
     model: str
-    predictions: list[Prediction]
+    predictions: list[Prediction | GradedPrediction] = Field(
+        description="One per text: labels (multi-label model) or the level of every aspect (fine-grained model).")
 
 
 def create_app(clf, max_texts: int = DEFAULT_LIMITS["max_texts"], max_text_chars: int = DEFAULT_LIMITS["max_text_chars"],
@@ -129,7 +147,8 @@ def create_app(clf, max_texts: int = DEFAULT_LIMITS["max_texts"], max_text_chars
         # strict: `"threshold": true` or `"top_k": "3"` are refused, not coerced
         model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra={
             "examples": [{"texts": ["OPEC agrees to cut output"], "top_k": 3}],
-            "description": "Give at most one of threshold and top_k (both: 422).",
+            "description": "Give at most one of threshold and top_k (both: 422); a fine-grained model takes "
+                           "neither (422).",
             "not": {"required": ["threshold", "top_k"],
                     "properties": {"threshold": {"type": "number"}, "top_k": {"type": "integer"}}}})
         texts: list[str] = Field(min_length=1, max_length=max_texts,
@@ -181,28 +200,24 @@ def create_app(clf, max_texts: int = DEFAULT_LIMITS["max_texts"], max_text_chars
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/v1/labels", summary="The label set with training frequencies")
+    @app.get("/v1/labels", summary="The label set with training frequencies (fine-grained: aspects and levels)")
     async def labels() -> dict[str, Any]:
-        space = clf.label_space
-        return {"labels": space.labels, "train_frequency": dict(zip(space.labels, space.class_freq_.tolist()))}
+        return clf.task.outputs()
 
-    @app.get("/v1/model", summary="Config, decision and metrics of the loaded model")
+    @app.get("/v1/model", summary="Task, config, decision and metrics of the loaded model")
     async def model() -> dict[str, Any]:
         metrics = {k: v for k, v in clf.metrics.items() if k != "history"}
-        return {"model": clf.model_name, "activation": clf.activation, "num_labels": clf.label_space.num_labels,
-                "config": clf.config, "decision": clf.decision.to_dict(), "metrics": metrics}
+        return {"model": clf.model_name, **clf.task.describe(), "config": clf.config, "metrics": metrics}
 
     @app.post("/v1/predict", response_model=PredictResponse, summary="Predict labels for one or many texts",
               responses={408: {"description": "Body not received in time"}, 413: {"description": "Body too large"},
                          422: {"description": "Invalid request (also: threshold and top_k together, a threshold "
-                                              "outside the scores' range, top_k above the number of labels)"}})
+                                              "outside the scores' range, top_k above the number of labels, "
+                                              "threshold or top_k for a fine-grained model)"}})
     async def predict(req: PredictRequest) -> PredictResponse:
-        num_labels = clf.label_space.num_labels
-        if req.threshold is not None and clf.activation == "sigmoid" and not 0.0 <= req.threshold <= 1.0:
-            return JSONResponse({"detail": "threshold must lie in [0, 1]: this model's scores are probabilities"},
-                                status_code=422)
-        if req.top_k is not None and req.top_k > num_labels:
-            return JSONResponse({"detail": f"top_k must be at most {num_labels}, the number of labels"}, status_code=422)
+        problem = clf.task.override_problem(req.threshold, req.top_k)
+        if problem:
+            return JSONResponse({"detail": problem}, status_code=422)
         scores = await batcher.submit(req.texts)
         out = clf.format_predictions(scores, clf.decide(scores, req.threshold, req.top_k), req.return_scores)
         return PredictResponse(model=clf.model_name, predictions=out)

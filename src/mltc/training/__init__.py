@@ -41,9 +41,16 @@ def fitter_name(config: TrainConfig) -> str:
 
 
 def train(train, validation, config: TrainConfig | None = None, out_dir=None, resume: bool = False, labels=None,
-          progress: bool | None = None):
-    """Train any model (``config.model`` may be ``'svm'``) and return a Classifier."""
+          progress: bool | None = None, task=None):
+    """Train any model (``config.model`` may be ``'svm'``) and return a Classifier.
+
+    ``task`` (:mod:`mltc.tasks`) is what the model predicts; None: multi-label over ``labels``
+    (the model's own fitter). A task that names its fitter (graded: the neural trainer)
+    refuses, before any work, the options it cannot honour.
+    """
     config = config or TrainConfig()
+    if task is not None and task.fitter(config) == "neural":
+        return Trainer(config, progress, task=task).fit(train, validation, out_dir, resume, labels)
     return FITTERS[fitter_name(config)](config, progress).fit(train, validation, out_dir, resume, labels)
 
 

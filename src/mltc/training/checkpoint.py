@@ -17,7 +17,7 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 from safetensors.torch import load_file, save
@@ -40,18 +40,22 @@ def _digest(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
-def data_digest(examples: Sequence[Any]) -> str:
-    """A hash over the texts and label sets of ``examples`` (order included)."""
+def data_digest(examples: Sequence[Any], target: Callable[[Any], str] | None = None) -> str:
+    """A hash over the texts and targets of ``examples`` (order included).
+
+    ``target`` gives an example's target as one string (default: its sorted label set).
+    """
     h = hashlib.sha256()
     for e in examples:
         h.update(e.text.encode("utf-8", "surrogatepass"))
         h.update(b"\x1f")
-        h.update("\x1e".join(sorted(e.labels)).encode("utf-8", "surrogatepass"))
+        h.update((target(e) if target else "\x1e".join(sorted(e.labels))).encode("utf-8", "surrogatepass"))
         h.update(b"\x00")
     return h.hexdigest()
 
 
-def run_fingerprint(cfg: Any, train: Sequence[Any], validation: Sequence[Any], labels: Sequence[str]) -> dict[str, Any]:
+def run_fingerprint(cfg: Any, train: Sequence[Any], validation: Sequence[Any], labels: Sequence[str],
+                    target: Callable[[Any], str] | None = None) -> dict[str, Any]:
     """What identifies a training run: its settings, its data and its label list.
 
     Parameters
@@ -60,7 +64,9 @@ def run_fingerprint(cfg: Any, train: Sequence[Any], validation: Sequence[Any], l
         The resolved configuration.
     train, validation : sequence of Example
     labels : sequence of str
-        The label space's labels, in column order.
+        The label space's labels, in column order (a task's output names).
+    target : callable, optional
+        An example's target as one string (the task's; default: its sorted label set).
 
     Returns
     -------
@@ -73,7 +79,8 @@ def run_fingerprint(cfg: Any, train: Sequence[Any], validation: Sequence[Any], l
     out = {k: json.loads(json.dumps(d.get(k), default=str)) for k in FINGERPRINT_KEYS}
     if d.get("schedule") == "linear" or d.get("warmup_ratio"):  # the learning-rate curve depends on the length
         out["epochs"] = d.get("epochs")
-    out.update(train_data=data_digest(train), validation_data=data_digest(validation), labels=_digest(list(labels)))
+    out.update(train_data=data_digest(train, target), validation_data=data_digest(validation, target),
+               labels=_digest(list(labels)))
     return out
 
 

@@ -1,14 +1,19 @@
-"""The training loop shared by every neural model and every loss.
+"""The training loop shared by every neural model, every loss and every task.
 
 AdamW (decay on weight matrices only, not on biases, norms or 1-D parameters; lazy Adam for
-sparse tables), optional warm-up and linear decay, gradient clipping, early stopping on
-validation micro-F1 with a fitted decision, best-weights keeping, seeded and resumable
-(``resume=True`` continues from the last completed epoch and reaches the same final scores
-as an uninterrupted run). Mixed precision (bf16 autocast on CPU/GPU, fp16 with loss scaling
-on GPU), gradient accumulation; multi-process data parallelism comes from Hugging Face
-Accelerate: under ``accelerate launch`` each process takes its share of every global batch,
-gradients are averaged, and only the main process writes files. A single process needs
-neither Accelerate nor transformers (see :class:`SingleProcess`).
+sparse tables), optional warm-up and linear decay, gradient clipping, early stopping on a
+validation score with best-weights keeping, seeded and resumable (``resume=True`` continues
+from the last completed epoch and reaches the same final scores as an uninterrupted run).
+Mixed precision (bf16 autocast on CPU/GPU, fp16 with loss scaling on GPU), gradient
+accumulation, R-Drop, FGM and the embedding gradient penalty; multi-process data parallelism
+comes from Hugging Face Accelerate (:mod:`mltc.training.device`): under ``accelerate launch``
+each process takes its share of every global batch, gradients are averaged, and only the main
+process writes files.
+
+What the outputs mean is the task's (:mod:`mltc.tasks`): it encodes the targets, builds the
+loss (and the R-Drop term), starts the output bias, turns logits into scores, gives the
+validation score early stopping follows (multi-label: micro-F1 under the fitted decision;
+graded: mean per-aspect macro-F1) and fits the final decision.
 """
 from __future__ import annotations
 
@@ -17,7 +22,6 @@ import logging
 import math
 import os
 import time
-import warnings
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Sequence
@@ -27,17 +31,15 @@ import torch
 from tqdm.auto import tqdm
 
 from ..classifier import Classifier, build_network
-from ..data.examples import Example
-from ..data.labels import LabelSpace
-from ..decision import make_decision
-from ..io import atomic_write_text, summarize_names, to_json
-from ..losses import FGM, gradient_penalty, loss_config, make_loss, rdrop_kl
-from ..metrics import micro_macro
-from ..models.networks import prior_logits
+from ..io import atomic_write_text, to_json
+from ..losses import FGM, gradient_penalty
 from ..models.registry import ENCODER_MODELS, model_spec
 from ..options import validate_train_config
+from ..tasks import MultiLabelTask, Task
+from ..tasks.multilabel import check_training_data  # noqa: F401 (its former home)
 from .checkpoint import load_checkpoint, run_fingerprint, save_checkpoint
 from .config import TrainConfig
+from .device import SingleProcess, autocast, launched_world_size, make_accelerator, move_to_device  # noqa: F401
 from .optim import TrainingOptimizer, linear_schedule
 
 log = logging.getLogger("mltc")
@@ -46,105 +48,6 @@ log = logging.getLogger("mltc")
 def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
     np.random.seed(seed % (2**32))
-
-
-def check_training_data(train: Sequence[Example], validation: Sequence[Example]) -> None:
-    if not train:
-        raise ValueError("no training texts")
-    if not validation:
-        raise ValueError("no validation texts: thresholds and early stopping need a validation split")
-    empty = sum(1 for e in train if not e.text.strip())
-    if empty:
-        warnings.warn(f"{empty} training text(s) are empty; they are kept (they teach the label priors)", UserWarning, stacklevel=3)
-    unlabelled = sum(1 for e in train if not e.labels)
-    if unlabelled:
-        log.info("%d training text(s) carry no label; kept as all-negative examples", unlabelled)
-
-
-class SingleProcess:
-    """The few ``Accelerator`` attributes the trainer uses, for one process (no Accelerate needed).
-
-    Parameters
-    ----------
-    device : torch.device
-        Where the network and batches go.
-    """
-
-    is_main_process = True
-    num_processes = 1
-    process_index = 0
-
-    def __init__(self, device: torch.device) -> None:
-        self.device = device
-
-    def prepare_model(self, model):
-        return model
-
-    def no_sync(self, model):
-        return nullcontext()
-
-    def wait_for_everyone(self) -> None:
-        pass
-
-
-def launched_world_size() -> int:
-    """Processes started by ``accelerate launch`` / ``torchrun`` (``WORLD_SIZE``; 1 when not launched)."""
-    try:
-        return max(1, int(os.environ.get("WORLD_SIZE", "1")))
-    except ValueError:
-        return 1
-
-
-def make_accelerator(cfg: TrainConfig):
-    """The process/device handle: :class:`SingleProcess`, or an Accelerate ``Accelerator`` when launched
-    as several processes (``WORLD_SIZE`` > 1), so single-process training never imports Accelerate.
-
-    Accelerate keeps one process-wide state, so mixed precision is applied here with
-    ``torch.autocast`` (see :func:`autocast`) rather than through the Accelerator: two runs
-    with different precisions can then share a process.
-    """
-    if cfg.precision not in ("no", "bf16", "fp16"):
-        raise ValueError(f"precision must be no, bf16 or fp16, got {cfg.precision!r}")
-    if cfg.device not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"device must be auto, cpu or cuda, got {cfg.device!r}")
-    if cfg.device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' needs a CUDA GPU and none is available (a CPU build of torch, or no GPU "
-                         "visible); use device 'cpu' or 'auto'")
-    cpu = cfg.device == "cpu" or (cfg.device == "auto" and not torch.cuda.is_available())
-    if cfg.precision == "fp16" and cpu:
-        raise ValueError("fp16 needs a GPU; use precision='bf16' on CPU")
-    if cfg.precision == "bf16" and not cpu and not torch.cuda.is_bf16_supported():
-        raise ValueError("this GPU has no bfloat16 support; use precision='fp16' (loss scaling) or 'no'")
-    if launched_world_size() == 1:
-        return SingleProcess(torch.device("cpu") if cpu else torch.device("cuda", torch.cuda.current_device()))
-    try:
-        from accelerate import Accelerator
-    except ImportError:
-        raise ImportError("multi-process training (WORLD_SIZE > 1) needs Accelerate: "
-                          "pip install 'mltc[transformers]' or pip install accelerate") from None
-    return Accelerator(cpu=cpu, mixed_precision="no")
-
-
-def move_to_device(batch: dict[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
-    """Move a batch of tensors to ``device``.
-
-    Towards a GPU, dense CPU tensors are pinned first so that the copy is asynchronous
-    (``non_blocking`` from pageable memory is a synchronous copy); on CPU nothing is pinned
-    (pinning needs a CUDA runtime) and sparse tensors are never pinned.
-    """
-    pin = device.type == "cuda"
-    out = {}
-    for k, v in batch.items():
-        if pin and v.device.type == "cpu" and v.layout == torch.strided:
-            v = v.pin_memory()
-        out[k] = v.to(device, non_blocking=pin)
-    return out
-
-
-def autocast(device: torch.device, precision: str):
-    if precision == "no":
-        return nullcontext()
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
 
 
 def build_model_parts(spec, cfg: TrainConfig, train_texts: Sequence[str], num_outputs: int) -> tuple[Any, dict[str, Any]]:
@@ -173,21 +76,33 @@ class Trainer:
     """Train a :class:`~mltc.classifier.Classifier` from examples.
 
     >>> clf = Trainer(TrainConfig(model="tfidf-linear", loss="db")).fit(train, validation)
+    >>> clf = Trainer(TrainConfig(model="textcnn"), task=GradedTask(aspects, levels)).fit(train, validation)
+
+    Parameters
+    ----------
+    config : TrainConfig
+    progress : bool, optional
+        A progress bar (default: when on a terminal).
+    task : Task, optional
+        What the model predicts (default multi-label); options the task cannot honour are
+        refused before any work (:meth:`~mltc.tasks.Task.check_config`).
     """
 
-    def __init__(self, config: TrainConfig | None = None, progress: bool | None = None) -> None:
+    def __init__(self, config: TrainConfig | None = None, progress: bool | None = None, task: Task | None = None) -> None:
         self.config = config or TrainConfig()
         self.progress = progress
+        self.task = task if task is not None else MultiLabelTask()
 
-    def fit(self, train: Sequence[Example], validation: Sequence[Example], out_dir: str | Path | None = None,
+    def fit(self, train: Sequence[Any], validation: Sequence[Any], out_dir: str | Path | None = None,
             resume: bool = False, labels: Sequence[str] | None = None) -> Classifier:
         validate_train_config(self.config)
+        self.task.check_config(self.config)
         spec = model_spec(self.config.model)
-        cfg = self.config.resolved(spec.training)
+        cfg = self.task.resolve(self.config.resolved(spec.training))
         launched = os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
         if cfg.precision == "no" and launched in ("bf16", "fp16"):  # `accelerate launch --mixed_precision ...`
             cfg = dataclasses.replace(cfg, precision=launched)
-        check_training_data(train, validation)
+        self.task.check_data(train, validation)
         if cfg.grad_accum < 1:
             raise ValueError("grad_accum must be at least 1")
         set_seed(cfg.seed)
@@ -197,27 +112,16 @@ class Trainer:
         main, world, rank = acc.is_main_process, acc.num_processes, acc.process_index
         out = Path(out_dir) if out_dir else None
 
-        space = LabelSpace(labels).fit(e.labels for e in train)
-        featurizer, net_spec = build_model_parts(spec, cfg, [e.text for e in train], space.num_labels)
+        task = self.task.fitted(train, validation, labels)
+        featurizer, net_spec = build_model_parts(spec, cfg, [e.text for e in train], task.num_outputs)
         X_tr, X_va = featurizer.encode([e.text for e in train]), featurizer.encode([e.text for e in validation])
-        Y_tr = torch.from_numpy(space.encode(e.labels for e in train).Y.astype(np.float32))
-        val_enc = space.encode(e.labels for e in validation)
-        if val_enc.unseen:
-            warnings.warn(f"{summarize_names(val_enc.unseen)} validation label(s) unseen in training are ignored "
-                          "for model selection", UserWarning, stacklevel=2)
-        Y_va = val_enc.Y
+        Y_tr = task.train_targets(train)
+        Y_va = task.validation_targets(validation)
 
         network = build_network(net_spec)
-        if hasattr(network, "output_bias"):
-            with torch.no_grad():
-                network.output_bias().copy_(prior_logits(space.class_freq_, space.train_num_))
+        task.init_network(network, Y_tr)
         network.to(acc.device)
-        loss_options = dict(cfg.loss_options)
-        if cfg.gp_epsilon > 0:  # the gradient penalty differentiates through the loss's backward
-            loss_options["fused"] = False
-        loss_fn = make_loss(cfg.loss, space.class_freq_, space.train_num_, cfg.loss_preset, train_targets=Y_tr,
-                            **loss_options).to(acc.device)  # its buffers (frequencies, NTR bias, CB weights) too
-        activation = "sigmoid"
+        loss_fn = task.make_loss(cfg, Y_tr).to(acc.device)  # its buffers (frequencies, NTR bias, CB weights) too
         total = math.ceil(len(train) / cfg.batch_size) * cfg.epochs
         optimizer = TrainingOptimizer(network, cfg.lr, cfg.weight_decay,
                                       linear_schedule(total, int(cfg.warmup_ratio * total), cfg.schedule == "linear"),
@@ -229,7 +133,8 @@ class Trainer:
         state: dict[str, Any] = {"epoch": 0, "best_score": -1.0, "best_epoch": 0, "bad_epochs": 0, "history": []}
         best_state: dict[str, torch.Tensor] | None = None
         ckpt = out / "checkpoint" if out else None
-        run = run_fingerprint(cfg, train, validation, space.labels)  # resume refuses another run's checkpoint
+        # resume refuses another run's checkpoint
+        run = run_fingerprint(cfg, train, validation, task.fingerprint_names(), target=task.target_text)
         if resume:
             if ckpt is None or not (ckpt / "state.json").exists():
                 raise FileNotFoundError(f"nothing to resume: no checkpoint under {ckpt}")
@@ -246,7 +151,7 @@ class Trainer:
             with torch.no_grad(), autocast(acc.device, cfg.precision):
                 for s in range(0, len(validation), cfg.eval_batch_size):
                     rows = np.arange(s, min(s + cfg.eval_batch_size, len(validation)))
-                    parts.append(torch.sigmoid(network(**to_device(featurizer.batch(X_va, rows))).float()).cpu().numpy())
+                    parts.append(task.torch_scores(network(**to_device(featurizer.batch(X_va, rows))).float()).cpu().numpy())
             return np.concatenate(parts)
 
         def compute_loss(batch, y) -> torch.Tensor:
@@ -255,7 +160,8 @@ class Trainer:
                 if cfg.rdrop_alpha <= 0:
                     return loss_fn(logits.float(), y)
                 logits2 = model(**batch)  # a second dropout pass (R-Drop)
-            return 0.5 * (loss_fn(logits.float(), y) + loss_fn(logits2.float(), y)) + cfg.rdrop_alpha * rdrop_kl(logits, logits2)
+            return (0.5 * (loss_fn(logits.float(), y) + loss_fn(logits2.float(), y))
+                    + cfg.rdrop_alpha * task.rdrop_kl(logits, logits2))
 
         def backward(loss: torch.Tensor) -> None:
             (scaler.scale(loss) if scaler is not None else loss).backward()
@@ -284,8 +190,8 @@ class Trainer:
                         loss = compute_loss(batch, y)
                         if cfg.gp_epsilon > 0:
                             loss = loss + gradient_penalty(loss, network.embedding.weight, cfg.gp_epsilon)
-                        # SGD steps on the sum over the batch's entries, so its lr is per (text, label)
-                        scale = (len(rows) * space.num_labels) if cfg.optimizer == "sgd" else 1.0
+                        # SGD steps on the sum of the loss's entries (multi-label: per (text, label))
+                        scale = task.sgd_scale(len(rows)) if cfg.optimizer == "sgd" else 1.0
                         backward(loss * (scale * len(mb) / len(local)))
                         if fgm is not None and fgm.attack():
                             backward(compute_loss(batch, y) * (scale * len(mb) / len(local)))
@@ -298,24 +204,19 @@ class Trainer:
             if acc.device.type == "cuda":  # queued kernels belong to this epoch's training time
                 torch.cuda.synchronize(acc.device)
             train_seconds = time.time() - t0
-            scores = val_scores()
-            decision = make_decision(cfg.decision, activation, **cfg.decision_options).fit(scores, Y_va)
-            val = micro_macro(Y_va, decision.predict(scores))
-            record = {"epoch": epoch, "train_loss": total_loss / n, "val_micro_f1": val["micro_f1"],
-                      "val_macro_f1": val["macro_f1"], "lr": optimizer.lr, "seconds": round(time.time() - t0, 3),
-                      "train_seconds": round(train_seconds, 3)}
+            fields, score, text = task.validate(cfg, val_scores(), Y_va)
+            record = {"epoch": epoch, "train_loss": total_loss / n, **fields, "lr": optimizer.lr,
+                      "seconds": round(time.time() - t0, 3), "train_seconds": round(train_seconds, 3)}
             state["history"].append(record)
-            if val["micro_f1"] > state["best_score"]:
-                state.update(best_score=val["micro_f1"], best_epoch=epoch, bad_epochs=0)
+            if score > state["best_score"]:
+                state.update(best_score=score, best_epoch=epoch, bad_epochs=0)
                 best_state = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
             else:
                 state["bad_epochs"] += 1
             state["epoch"] = epoch
-            log.info("epoch %d loss %.5f val micro-F1 %.2f macro-F1 %.2f", epoch, record["train_loss"],
-                     val["micro_f1"], val["macro_f1"])
+            log.info("epoch %d loss %.5f %s", epoch, record["train_loss"], text)
             if self.progress and main:
-                tqdm.write(f"epoch {epoch}: loss {record['train_loss']:.5f}  val micro-F1 {val['micro_f1']:.2f}  "
-                           f"macro-F1 {val['macro_f1']:.2f}")
+                tqdm.write(f"epoch {epoch}: loss {record['train_loss']:.5f}  {text}")
             if out is not None and main:
                 save_checkpoint(ckpt, network, best_state, optimizer, state, run)
                 atomic_write_text(out / "log.jsonl", "".join(to_json(r, None) + "\n" for r in state["history"]))
@@ -323,17 +224,16 @@ class Trainer:
 
         if best_state is not None:
             network.load_state_dict(best_state)
-        scores = val_scores()
-        decision = make_decision(cfg.decision, activation, **cfg.decision_options).fit(scores, Y_va)
+        validation_metrics = task.finish(cfg, val_scores(), Y_va)  # fits the final decision
         config = cfg.to_dict()
-        config["loss_resolved"] = loss_config(cfg.loss, cfg.loss_preset, **cfg.loss_options)
-        metrics = {"validation": micro_macro(Y_va, decision.predict(scores)), "best_epoch": state["best_epoch"],
+        config["loss_resolved"] = task.loss_resolved(cfg)
+        metrics = {"validation": validation_metrics, "best_epoch": state["best_epoch"],
                    "epochs_run": state["epoch"], "train_seconds": round(time.time() - started, 3),
                    "processes": world, "device": str(acc.device), "history": state["history"]}
         if hasattr(network, "export_options"):
             net_spec["options"] = network.export_options()
         network.to("cpu").eval()
-        clf = Classifier(featurizer, network, net_spec, space, decision, cfg.model, activation, config, metrics)
+        clf = Classifier(featurizer, network, net_spec, model_name=cfg.model, config=config, metrics=metrics, task=task)
         if out is not None and main:
             clf.save(out / "model")
         acc.wait_for_everyone()

@@ -1,0 +1,232 @@
+"""The graded (fine-grained) task: each of K aspects takes one of L ordered levels.
+
+The network has K*L outputs, read as one softmax over the L levels per aspect (aspect ``k``'s
+level ``l`` is output ``k*L + l``); the loss is cross-entropy summed over aspects; the decision
+is the most probable level of each aspect, so a threshold or top-k override is refused, never
+ignored. Early stopping follows the mean per-aspect macro-F1 (over levels) on validation;
+evaluation reports per-aspect accuracy, macro-F1, RMSE over level values and a confusion
+matrix per aspect (:func:`mltc.metrics.graded.graded_metrics`).
+
+Only the neural trainer trains it: the SVM and the full-batch L-BFGS fitter of
+``tfidf-linear`` are multi-label fitters (``tfidf-linear`` trains with its minibatch default,
+SGD), and the multi-label losses, decisions and their options are refused before any work.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data.graded import GradedExample
+from ..losses.graded import GradedCrossEntropy, categorical_rdrop_kl, level_prior_logits
+from ..metrics.graded import graded_metrics
+from ..modelcheck import check_graded_task
+from ..options import OptionError
+from .base import OverrideRefused, Task, check_return_scores
+
+#: loss names meaning the graded task's own loss
+CE_NAMES = ("ce", "cross-entropy")
+#: options of the multi-label task and of its linear / SVM fitters, refused when set (with why)
+NOT_APPLICABLE = {
+    "loss_preset": "the balanced losses' constants do not apply to the per-aspect cross-entropy",
+    "loss_options": "the per-aspect cross-entropy has no options",
+    "decision": "each aspect takes its most probable level (argmax); thresholds do not apply",
+    "decision_options": "each aspect takes its most probable level (argmax); thresholds do not apply",
+    "solver_options": "the full-batch linear fitter is multi-label only",
+    "cv_folds": "cross-validated thresholds are multi-label only",
+    "cv_objective": "cross-validated thresholds are multi-label only",
+    "svm_c": "the SVM baseline is multi-label only",
+    "svm_class_weight": "the SVM baseline is multi-label only",
+}
+REFUSED_OVERRIDE = ("a threshold or top-k override does not apply to a fine-grained model: each aspect takes its "
+                    "most probable level")
+
+
+def check_levels(rows: Sequence[GradedExample], k: int, split: str) -> None:
+    """Every example carries ``k`` integer levels >= 0 (a clear error naming the first that does not)."""
+    for i, e in enumerate(rows):
+        levels = getattr(e, "levels", None)
+        if (not isinstance(levels, (tuple, list)) or len(levels) != k
+                or any(isinstance(l, bool) or not isinstance(l, (int, np.integer)) or l < 0 for l in levels)):
+            raise ValueError(f"{split} example {i}: expected {k} levels (integers >= 0), found {levels!r}")
+
+
+def _default(config: Any, name: str) -> Any:
+    f = {f.name: f for f in dataclasses.fields(config)}[name]
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
+class GradedTask(Task):
+    """K aspects x L levels.
+
+    Parameters
+    ----------
+    aspects : sequence of str, optional
+        Aspect names (default: ``aspect_0, ...``, as many as the examples have levels).
+    levels : sequence of str, optional
+        Names of the levels 0..L-1 (default: ``"0", "1", ...`` up to the largest level seen).
+    """
+
+    name = "graded"
+    format_version = 2
+
+    def __init__(self, aspects: Sequence[str] | None = None, levels: Sequence[str] | None = None) -> None:
+        self.aspects = list(aspects) if aspects is not None else None
+        self.levels = list(levels) if levels is not None else None
+        for what, names in (("aspect", self.aspects), ("level", self.levels)):
+            if names is not None and (not names or len(set(names)) != len(names)
+                                      or any(not isinstance(n, str) or not n.strip() for n in names)):
+                raise ValueError(f"{what} names must be distinct non-empty strings, got {names!r}")
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.aspects), len(self.levels)
+
+    @property
+    def num_outputs(self) -> int:
+        return len(self.aspects) * len(self.levels)
+
+    def describe(self) -> dict[str, Any]:
+        return {"task": self.name, "aspects": self.aspects, "levels": self.levels, "decision": "argmax"}
+
+    def outputs(self) -> dict[str, Any]:
+        return {"aspects": self.aspects, "levels": self.levels}
+
+    # ------------------------------------------------------------------ training
+    def fitter(self, config: Any) -> str:
+        self.check_config(config)
+        return "neural"
+
+    def check_config(self, config: Any) -> None:
+        why = "a fine-grained model trains with the neural trainer"
+        if str(config.model).lower() == "svm":
+            raise OptionError("model", f"a neural model, not svm ({why}; the SVM baseline is multi-label only)",
+                              config.model)
+        if config.optimizer == "lbfgs":
+            raise OptionError("optimizer", f"sgd, adamw or adagrad ({why}; the full-batch lbfgs fitter is "
+                                           "multi-label only)", config.optimizer)
+        loss = config.loss
+        if loss is not None and str(loss).lower().replace("_", "-") not in CE_NAMES:
+            raise OptionError("loss", "ce or left out (a fine-grained model has one softmax per aspect, trained with "
+                                      "cross-entropy; the multi-label losses do not apply)", loss)
+        for key, reason in NOT_APPLICABLE.items():
+            value = getattr(config, key)
+            if value != _default(config, key):
+                raise OptionError(key, f"left at its default for a fine-grained model ({reason})", value)
+
+    def resolve(self, cfg: Any) -> Any:
+        return dataclasses.replace(cfg, loss="ce", decision="argmax", decision_options={})
+
+    def check_data(self, train: Sequence[GradedExample], validation: Sequence[GradedExample]) -> None:
+        if not train:
+            raise ValueError("no training texts")
+        if not validation:
+            raise ValueError("no validation texts: early stopping needs a validation split")
+
+    def fitted(self, train: Sequence[GradedExample], validation: Sequence[GradedExample],
+               labels: Sequence[str] | None = None) -> "GradedTask":
+        if labels is not None:
+            raise ValueError("a fine-grained model takes its aspects from GradedTask(aspects=...), not labels")
+        k = len(self.aspects) if self.aspects is not None else len(train[0].levels)
+        check_levels(train, k, "training")
+        check_levels(validation, k, "validation")
+        top = 1 + max(max(e.levels) for rows in (train, validation) for e in rows)
+        levels = self.levels if self.levels is not None else [str(i) for i in range(top)]
+        if top > len(levels):
+            raise ValueError(f"level {top - 1} found but only {len(levels)} level names given ({', '.join(levels)})")
+        return GradedTask(self.aspects or [f"aspect_{i}" for i in range(k)], levels)
+
+    def train_targets(self, examples: Sequence[GradedExample]) -> torch.Tensor:
+        return torch.tensor([e.levels for e in examples], dtype=torch.long).reshape(-1, len(self.aspects))
+
+    def validation_targets(self, examples: Sequence[GradedExample]) -> np.ndarray:
+        return np.array([e.levels for e in examples], dtype=np.int64).reshape(-1, len(self.aspects))
+
+    def target_text(self, example: GradedExample) -> str:
+        return ",".join(str(int(l)) for l in example.levels)
+
+    def fingerprint_names(self) -> list[str]:
+        return [f"aspect:{a}" for a in self.aspects] + [f"level:{l}" for l in self.levels]
+
+    def init_network(self, network: nn.Module, targets: torch.Tensor) -> None:
+        if hasattr(network, "output_bias"):
+            with torch.no_grad():
+                network.output_bias().copy_(level_prior_logits(targets.numpy(), len(self.levels)))
+
+    def make_loss(self, cfg: Any, targets: torch.Tensor) -> nn.Module:
+        return GradedCrossEntropy(*self.shape)
+
+    def rdrop_kl(self, logits1: torch.Tensor, logits2: torch.Tensor) -> torch.Tensor:
+        return categorical_rdrop_kl(logits1, logits2, len(self.levels))
+
+    def validate(self, cfg: Any, scores: np.ndarray, Y: np.ndarray) -> tuple[dict[str, float], float, str]:
+        mean = graded_metrics(Y, scores.argmax(-1), self.aspects, len(self.levels))["mean"]
+        return ({f"val_{k}": v for k, v in mean.items()}, mean["macro_f1"],
+                f"val mean accuracy {mean['accuracy']:.2f}  macro-F1 {mean['macro_f1']:.2f}  RMSE {mean['rmse']:.3f}")
+
+    def finish(self, cfg: Any, scores: np.ndarray, Y: np.ndarray) -> dict[str, Any]:
+        return graded_metrics(Y, scores.argmax(-1), self.aspects, len(self.levels))
+
+    def loss_resolved(self, cfg: Any) -> dict[str, Any]:
+        return {"name": "ce", "form": "cross-entropy over the levels of each aspect, summed over aspects, "
+                                      "averaged over texts"}
+
+    # ----------------------------------------------------------------- prediction
+    def torch_scores(self, logits: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(logits.reshape(-1, *self.shape), -1)
+
+    def scores(self, logits: np.ndarray) -> np.ndarray:
+        """(texts, aspects, levels) softmax probabilities."""
+        z = np.asarray(logits, dtype=np.float32).reshape(-1, *self.shape)
+        e = np.exp(z - z.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
+
+    def override_problem(self, threshold: float | None, top_k: int | None) -> str | None:
+        return REFUSED_OVERRIDE if threshold is not None or top_k is not None else None
+
+    def decide(self, scores: np.ndarray, threshold: float | None = None, top_k: int | None = None) -> np.ndarray:
+        """The most probable level of each aspect, (texts, aspects); an override is refused."""
+        if threshold is not None or top_k is not None:
+            raise OverrideRefused(REFUSED_OVERRIDE)
+        return np.asarray(scores).argmax(-1)
+
+    def format_predictions(self, scores: np.ndarray, pred: np.ndarray,
+                           return_scores: str = "predicted") -> list[dict[str, Any]]:
+        """``{"aspects": {aspect: {"level": l, "level_name": name, "probabilities": [L values]}}}`` per text
+        (``return_scores='none'``: without the probabilities)."""
+        check_return_scores(return_scores)
+        out = []
+        for row_s, row_p in zip(scores, pred):
+            item = {}
+            for k, a in enumerate(self.aspects):
+                level = int(row_p[k])
+                item[a] = {"level": level, "level_name": self.levels[level]}
+                if return_scores != "none":
+                    item[a]["probabilities"] = [round(float(p), 6) for p in row_s[k]]
+            out.append({"aspects": item})
+        return out
+
+    def evaluate(self, examples: Sequence[GradedExample], scores: np.ndarray, **options: Any) -> dict[str, Any]:
+        """Per-aspect accuracy, macro-F1 over levels, RMSE and confusion; means over aspects."""
+        pred = self.decide(scores, options.pop("threshold", None), options.pop("top_k", None))
+        if options:
+            raise TypeError(f"unknown evaluation option(s) for a fine-grained model: {', '.join(sorted(options))}")
+        check_levels(examples, len(self.aspects), "evaluation")
+        gold = self.validation_targets(examples)
+        if gold.size and (gold.min() < 0 or gold.max() >= len(self.levels)):
+            raise ValueError(f"gold levels must lie in 0..{len(self.levels) - 1} (this model's levels: "
+                             f"{', '.join(self.levels)})")
+        return graded_metrics(gold, pred, self.aspects, len(self.levels))
+
+    # ---------------------------------------------------------------- persistence
+    def to_meta(self) -> dict[str, Any]:
+        return {"task": {"name": self.name, "aspects": self.aspects, "levels": self.levels, "decision": "argmax"}}
+
+    @classmethod
+    def load(cls, folder: Path, meta: dict[str, Any], meta_path: Path, num_outputs: int) -> "GradedTask":
+        aspects, levels = check_graded_task(meta.get("task"), meta_path, num_outputs)
+        return cls(aspects, levels)
