@@ -62,8 +62,8 @@ class Case:
     expect: str | None = None  # a refusal's message must contain this (the file:line or the option)
 
 
-TRAIN = ["train", "--validation", "val.jsonl", "--epochs", "1", "--out", "run"]
-TRAIN_CSV = ["train", "--validation", "val.csv", "--epochs", "1", "--out", "run"]
+TRAIN = ["train", "--validation", "val.jsonl", "--out", "run"]
+TRAIN_CSV = ["train", "--validation", "val.csv", "--out", "run"]
 BASE_TRAIN = TRAIN + ["--train", "train.jsonl"]
 PREDICT = ["predict", "model/model", "-"]
 
@@ -166,7 +166,7 @@ def run_all(src: Path) -> list[dict]:
         for name, rows in (("train.csv", TOY_TRAIN), ("val.csv", TOY_VAL)):
             body = "".join(f'{t},"{",".join(l)}"\n' for t, l in rows)
             (base / name).write_text("text,labels\n" + body, encoding="utf-8")
-        status, code, out, _ = run_cli(["train", "--train", "train.jsonl", "--validation", "val.jsonl", "--epochs", "1",
+        status, code, out, _ = run_cli(["train", "--train", "train.jsonl", "--validation", "val.jsonl",
                                         "--out", "model"], base, src, None)
         if code != 0:
             raise SystemExit(f"could not train the reference model with {src}:\n{out[-2000:]}")

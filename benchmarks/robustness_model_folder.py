@@ -41,7 +41,7 @@ from conftest import TOY_TRAIN, TOY_VAL  # noqa: E402
 from model_mutations import mutate_folder  # noqa: E402
 
 TEXTS = ["wheat grain exports", "", "crude oil ship", "x" * 3000]
-MODELS = {"tfidf-linear": {}, "embedding-bag": {"network_options": {"dim": 8}}}
+MODELS = {"tfidf-linear": {}, "embedding-bag": {"network_options": {"dim": 8}, "epochs": 2}}
 
 
 def build_models(root: Path) -> dict[str, Path]:
@@ -53,7 +53,7 @@ def build_models(root: Path) -> dict[str, Path]:
     for name, extra in MODELS.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            clf = train(tr, va, TrainConfig(model=name, loss="bce", epochs=2, seed=1, **extra))
+            clf = train(tr, va, TrainConfig(model=name, loss="bce", seed=1, **extra))
         clf.save(root / name)
         out[name] = root / name
     return out

@@ -32,7 +32,7 @@ cat > val.jsonl <<'JSONL'
 {"text": "crude oil prices", "labels": ["crude"]}
 {"text": "earnings per share profit", "labels": ["earn"]}
 JSONL
-"$VENV/bin/mltc" train --train train.jsonl --validation val.jsonl --epochs 1 --out run
+"$VENV/bin/mltc" train --train train.jsonl --validation val.jsonl --out run
 printf 'wheat grain\ncrude oil\n' | "$VENV/bin/mltc" predict run/model - --top-k 1 > predictions.jsonl
 [ "$(wc -l < predictions.jsonl)" -eq 2 ] || { echo "check_core_install: expected 2 predictions" >&2; exit 1; }
 echo "check_core_install: plain install trains and predicts"

@@ -54,7 +54,7 @@ def test_csv_empty_pieces_are_skipped_but_blank_labels_are_errors(tmp_path):
 def test_cli_refuses_blank_label_before_training(tmp_path):
     tr = write(tmp_path, "train.jsonl", jsonl(TOY_TRAIN + [("blank", [""])]))
     va = write(tmp_path, "val.jsonl", jsonl(TOY_VAL))
-    res = CliRunner().invoke(cli, ["train", "--train", str(tr), "--validation", str(va), "--epochs", "1",
+    res = CliRunner().invoke(cli, ["train", "--train", str(tr), "--validation", str(va),
                                    "--out", str(tmp_path / "run")])
     assert res.exit_code == 2, res.output
     assert f"train.jsonl:{len(TOY_TRAIN) + 1}: empty or whitespace-only label" in res.output
@@ -112,7 +112,7 @@ def test_pandas_list_cell_is_detected(tmp_path, cell):
 def test_empty_training_file_says_it_has_no_rows(tmp_path, name, content):
     tr = write(tmp_path, name, content)
     va = write(tmp_path, "val.jsonl", jsonl(TOY_VAL))
-    res = CliRunner().invoke(cli, ["train", "--train", str(tr), "--validation", str(va), "--epochs", "1",
+    res = CliRunner().invoke(cli, ["train", "--train", str(tr), "--validation", str(va),
                                    "--out", str(tmp_path / "run")])
     assert res.exit_code == 2, res.output
     assert str(tr) in res.output and ("no rows" in res.output or "empty file" in res.output), res.output
@@ -122,7 +122,7 @@ def test_empty_test_file_is_an_error(tmp_path):
     tr = write(tmp_path, "train.jsonl", jsonl(TOY_TRAIN))
     va = write(tmp_path, "val.jsonl", jsonl(TOY_VAL))
     run = tmp_path / "run"
-    res = CliRunner().invoke(cli, ["train", "--train", str(tr), "--validation", str(va), "--epochs", "1",
+    res = CliRunner().invoke(cli, ["train", "--train", str(tr), "--validation", str(va),
                                    "--out", str(run)])
     assert res.exit_code == 0, res.output
     empty = write(tmp_path, "test.jsonl", "")
@@ -139,7 +139,7 @@ def test_label_with_comma_round_trips_through_jsonl(tmp_path):
     assert ("grain, cereals", "wheat") == read_file(tr)[0].labels
     run = tmp_path / "run"
     runner = CliRunner()
-    res = runner.invoke(cli, ["train", "--train", str(tr), "--validation", str(va), "--epochs", "1", "--out", str(run)])
+    res = runner.invoke(cli, ["train", "--train", str(tr), "--validation", str(va), "--out", str(run)])
     assert res.exit_code == 0, res.output
     res = runner.invoke(cli, ["predict", str(run / "model"), "-", "--all-scores"], input="wheat grain\n")
     assert res.exit_code == 0 and "grain, cereals" in json.loads(res.output.splitlines()[0])["scores"], res.output
@@ -154,10 +154,10 @@ def test_csv_training_file_with_jsonl_validation_file(tmp_path):
     """Files of different formats in one run: CSV options reach the CSV reader only (was a TypeError)."""
     tr = write(tmp_path, "train.csv", "text,labels\n" + "".join(f'"{t}","{",".join(l)}"\n' for t, l in TOY_TRAIN))
     va = write(tmp_path, "val.jsonl", jsonl(TOY_VAL))
-    res = CliRunner().invoke(cli, ["train", "--train", str(tr), "--validation", str(va), "--epochs", "1",
+    res = CliRunner().invoke(cli, ["train", "--train", str(tr), "--validation", str(va),
                                    "--out", str(tmp_path / "run")])
     assert res.exit_code == 0, res.output
     bad = write(tmp_path, "bad.csv", 'text,labels\nwheat,"grain, ,wheat"\n')
-    res = CliRunner().invoke(cli, ["train", "--train", str(bad), "--validation", str(va), "--epochs", "1",
+    res = CliRunner().invoke(cli, ["train", "--train", str(bad), "--validation", str(va),
                                    "--out", str(tmp_path / "run2")])
     assert res.exit_code == 2 and "bad.csv:2: empty or whitespace-only label" in res.output, res.output

@@ -61,7 +61,7 @@ def test_stats_from_env_data_dir(runner, data_dir, monkeypatch):
 def test_train_predict_evaluate(runner, toy_files, tmp_path):
     tr, va, te = toy_files
     out = tmp_path / "run"
-    res = run(runner, ["train", "--train", tr, "--validation", va, "--test", te, "--loss", "db", "--epochs", "5",
+    res = run(runner, ["train", "--train", tr, "--validation", va, "--test", te, "--loss", "db",
                        "--out", str(out)])
     assert "validation micro-F1" in res.output and "total" in res.output
     assert (out / "model" / "model.safetensors").exists() and (out / "evaluation.json").exists()
@@ -79,7 +79,7 @@ def test_train_predict_evaluate(runner, toy_files, tmp_path):
 def test_predict_to_file_and_bad_input(runner, toy_files, tmp_path):
     tr, va, _ = toy_files
     out = tmp_path / "run"
-    run(runner, ["train", "--train", tr, "--validation", va, "--epochs", "2", "--out", str(out)])
+    run(runner, ["train", "--train", tr, "--validation", va, "--out", str(out)])
     src = tmp_path / "in.txt"
     src.write_bytes(b"good text\nbad \xff byte\n")
     res = runner.invoke(cli, ["predict", str(out), str(src), "-o", str(tmp_path / "p.jsonl")])
@@ -90,7 +90,7 @@ def test_predict_to_file_and_bad_input(runner, toy_files, tmp_path):
 def test_config_file_and_flags(runner, toy_files, tmp_path):
     tr, va, _ = toy_files
     cfg = tmp_path / "cfg.toml"
-    cfg.write_text('loss = "focal"\nepochs = 2\nseed = 5\n[decision_options]\nmin_labels = 1\n')
+    cfg.write_text('loss = "focal"\nseed = 5\n[decision_options]\nmin_labels = 1\n')
     out = tmp_path / "run"
     run(runner, ["train", "--train", tr, "--validation", va, "--config", str(cfg), "--seed", "9", "--out", str(out)])
     saved = json.loads((out / "model" / "config.json").read_text())
@@ -113,7 +113,7 @@ def test_compare_writes_tables(runner, toy_files, tmp_path):
     tr, va, te = toy_files
     out = tmp_path / "cmp"
     res = run(runner, ["compare", "--train", tr, "--validation", va, "--test", te, "--rows", "svm,bce,db,zlpr",
-                       "--epochs", "3", "--out", str(out)])
+                       "--out", str(out)])
     assert "| SVM |" in res.output and "| DB |" in res.output and "| ZLPR |" in res.output
     for f in ("table2.md", "table2.csv", "table3.md", "table3.csv", "results.json"):
         assert (out / f).exists(), f

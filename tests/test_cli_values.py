@@ -34,7 +34,7 @@ def models(tmp_path_factory):
     va = make_examples([t for t, _ in TOY_VAL], [l for _, l in TOY_VAL])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        train(tr, va, TrainConfig(epochs=1)).save(d / "sigmoid")
+        train(tr, va, TrainConfig()).save(d / "sigmoid")
         train(tr, va, TrainConfig(model="svm")).save(d / "svm")
     return str(d / "sigmoid"), str(d / "svm")
 

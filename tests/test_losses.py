@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mltc.losses import (LOSS_NAMES, PRESETS, BalancedLoss, balanced_loss, binary_cross_entropy,
+from mltc.losses import (BALANCED_VARIANTS, LOSS_NAMES, BalancedLoss, balanced_loss, binary_cross_entropy,
                          class_balanced_weights, estimate_db_mu, loss_config, make_loss,
                          negative_tolerant_bias, rebalanced_weights, zlpr_loss)
 
@@ -164,7 +164,10 @@ def test_loss_weight_scales(batch):
 
 
 def test_presets_table():
-    assert set(PRESETS) == {"bce", "fl", "cb", "r-fl", "ntr-fl", "db-0fl", "cb-ntr", "db"}
+    assert set(BALANCED_VARIANTS) == {"bce", "fl", "cb", "r-fl", "ntr-fl", "db-0fl", "cb-ntr", "db"}
+    with pytest.warns(DeprecationWarning, match="BALANCED_VARIANTS"):
+        from mltc.losses import PRESETS  # the old name of the loss table still works
+    assert PRESETS is BALANCED_VARIANTS
     assert loss_config("DB-0FL")["focal"] is False and loss_config("db_0fl")["ntr"] is True
     assert loss_config("db", preset="pubmed")["db_mu"] == 0.05
     with pytest.raises(ValueError, match="unknown loss"):

@@ -42,7 +42,7 @@ def test_train_predict_evaluate_without_optional_packages(tmp_path):
     for name, rows in (("train.jsonl", TOY_TRAIN), ("val.jsonl", TOY_VAL)):
         (tmp_path / name).write_text("".join(json.dumps({"text": t, "labels": l}) + "\n" for t, l in rows))
     res = _mltc(tmp_path, "train", "--train", "train.jsonl", "--validation", "val.jsonl", "--test", "val.jsonl",
-                "--epochs", "1", "--out", "run")
+                "--out", "run")
     assert res.returncode == 0 and "micro-F1" in res.stdout, res.stderr[-3000:]  # train, then evaluate on --test
     res = _mltc(tmp_path, "predict", "run/model", "-", "--top-k", "1", input="wheat grain\ncrude oil\n")
     assert res.returncode == 0, res.stderr[-3000:]

@@ -24,7 +24,7 @@ def small_compare(reuters, tmp_path_factory):
     data = DatasetSplits("reuters21578", reuters.train[:2000], reuters.validation[:400], reuters.test[:800],
                          labels=reuters.labels)
     out = tmp_path_factory.mktemp("cmp")
-    summary = run_compare(data, ["svm", "bce", "ntr-fl"], TrainConfig(epochs=4), out)
+    summary = run_compare(data, ["svm", "bce", "ntr-fl"], TrainConfig(), out)
     return data, summary, compare_report(summary, data, out / "report")
 
 
@@ -89,7 +89,7 @@ def test_stats_and_evaluate_reports_from_cli(tmp_path, data_dir, small_compare):
     with open(val, "w") as fh:
         for e in data.validation[:200]:
             fh.write(json.dumps({"text": e.text, "labels": list(e.labels)}) + "\n")
-    res = runner.invoke(cli, ["train", "--train", str(train), "--validation", str(val), "--epochs", "2", "--decision", "global", "--out", str(tmp_path / "m")])
+    res = runner.invoke(cli, ["train", "--train", str(train), "--validation", str(val), "--decision", "global", "--out", str(tmp_path / "m")])
     assert res.exit_code == 0, res.output
     res = runner.invoke(cli, ["evaluate", str(tmp_path / "m"), "--test", str(val), "--report", str(tmp_path / "e")])
     assert res.exit_code == 0, res.output

@@ -23,7 +23,7 @@ def clf():
     va = make_examples([t for t, _ in TOY_VAL], [l for _, l in TOY_VAL])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return train(tr, va, TrainConfig(epochs=1))
+        return train(tr, va, TrainConfig())
 
 
 @pytest.fixture(scope="module")

@@ -202,7 +202,7 @@ def test_onnx_matches_torch(model, tmp_path):
     from mltc.serving.onnx_export import onnx_inputs
     tr = make_examples([t for t, _ in TOY_TRAIN], [l for _, l in TOY_TRAIN])
     va = make_examples([t for t, _ in TOY_VAL], [l for _, l in TOY_VAL])
-    m = train(tr, va, TrainConfig(model=model, epochs=3))
+    m = train(tr, va, TrainConfig(model=model))
     m.save(tmp_path / "m")
     res = CliRunner().invoke(cli, ["export", str(tmp_path / "m"), "--onnx", str(tmp_path / "m.onnx")])
     assert res.exit_code == 0, res.output

@@ -19,9 +19,9 @@ import torch
 
 from .data.examples import DatasetSplits
 from .io import atomic_write_text, write_json
-from .losses import canonical_loss_name
+from .losses import canonical_loss_name, loss_decision
 from .report.tables import markdown_table2, markdown_table3, table2_rows, table3_rows, to_csv
-from .training import TrainConfig, train
+from .training import TrainConfig, fitter_name, train, used_fields
 
 log = logging.getLogger("mltc")
 
@@ -35,12 +35,25 @@ SVM_ROWS = {
 
 
 def row_config(row: str, base: TrainConfig) -> TrainConfig:
-    """A row's configuration; without a decision, the paper's one global threshold (ZLPR: its logit 0)."""
+    """A row's configuration; without a decision, the paper's one global threshold (ZLPR: its logit 0).
+
+    Options of the base that the row's fitter does not read (e.g. epochs for an SVM row) are
+    reset to their defaults for that row: they belong to the other rows of the grid.
+    """
     if row in SVM_ROWS:
-        return dataclasses.replace(base, model="svm", featurizer_options={}, decision_options={}, **SVM_ROWS[row])
-    loss = canonical_loss_name(row)
-    decision = base.decision or ("zero" if loss == "zlpr" else "global")
-    return dataclasses.replace(base, loss=loss, decision=decision)
+        cfg = dataclasses.replace(base, model="svm", featurizer_options={}, decision_options={}, **SVM_ROWS[row])
+    else:
+        loss = canonical_loss_name(row)
+        cfg = dataclasses.replace(base, loss=loss, decision=base.decision or loss_decision(loss) or "global")
+    used = used_fields(fitter_name(cfg), cfg.model)
+    defaults = TrainConfig()
+    return dataclasses.replace(cfg, **{f.name: getattr(defaults, f.name) for f in dataclasses.fields(cfg)
+                                       if f.name not in used})
+
+
+def row_fitters(rows: Sequence[str], base: TrainConfig) -> tuple[str, ...]:
+    """The fitters that train the rows of a grid (an option of the base must be read by one of them)."""
+    return tuple(dict.fromkeys(fitter_name(row_config(r, base)) for r in rows))
 
 
 def _cuda_peak_mb(reset: bool = False) -> float | None:
@@ -73,6 +86,9 @@ def run_compare(data: DatasetSplits, rows: Sequence[str] = DEFAULT_ROWS, base: T
     test texts per second and, with CUDA, the peak GPU memory of its training and test run.
     """
     base = base or TrainConfig()
+    from .options import check_options_used, validate_train_config
+    validate_train_config(base)
+    check_options_used(dataclasses.replace(base, loss=None), fitters=row_fitters(rows, base))
     if not data.test:
         raise ValueError(f"data set {data.name} has no test split to compare on")
     out = Path(out_dir) if out_dir else None

@@ -432,6 +432,10 @@ DECISION_KEYS = {
 def check_decision_dict(d: dict[str, Any], num_labels: int, path) -> None:
     """``decision.json``: a known kind, finite thresholds, one threshold per label where per label."""
     kind = d.get("kind")
+    if isinstance(kind, str) and kind not in DECISION_KEYS:  # a kind added with DECISIONS.register
+        from .decision.registered import check_registered_decision
+        if check_registered_decision(d, path):
+            return
     if not isinstance(kind, str) or kind not in DECISION_KEYS:
         raise ModelFormatError(path, f"unknown decision kind {kind!r}; known: {', '.join(DECISION_KEYS)}")
     only_keys(d, DECISION_KEYS[kind], path, f"a {kind} decision")

@@ -1,65 +1,18 @@
-"""``mltc``: train, evaluate, predict, compare, stats, datasets, serve."""
+"""``mltc``: train, evaluate, predict, compare, stats, datasets, serve, registries."""
 from __future__ import annotations
 
-import json
 import logging
 import warnings
 from pathlib import Path
-from typing import Any
 
 import click
 
 from ..data.readers import DataFormatError
 from ..modelcheck import ModelFormatError
 from ..options import OptionError
-
-DATA_OPTIONS = [
-    click.option("--data", "data_name", help="Named data set: reuters21578, goemotions, cail2019-{divorce,labor,loan}."),
-    click.option("--data-dir", type=click.Path(file_okay=False), envvar="MLTC_DATA_DIR",
-                 help="Folder of named data sets [env MLTC_DATA_DIR]."),
-    click.option("--train", "train_file", type=click.Path(dir_okay=False), help="Training file (CSV/TSV/JSONL/fastText)."),
-    click.option("--validation", "val_file", type=click.Path(dir_okay=False), help="Validation file."),
-    click.option("--test", "test_file", type=click.Path(dir_okay=False), help="Test file."),
-    click.option("--format", "file_format", type=click.Choice(["csv", "tsv", "jsonl", "fasttext"]), help="File format (default: by suffix)."),
-    click.option("--text-column", default="text", show_default=True, help="CSV/TSV text column."),
-    click.option("--label-column", default="labels", show_default=True, help="CSV/TSV label column."),
-    click.option("--label-sep", default=",", show_default=True,
-                 help="Separator between labels in a CSV/TSV cell (empty pieces are skipped; labels with commas: "
-                      "use '|' here, or JSON Lines / fastText files)."),
-]
-
-
-REPORT_OPTION = click.option("--report", type=click.Path(file_okay=False),
-                             help="Also write a self-contained HTML report with PNG/SVG figures into this folder.")
-
-
-DATA_KEYS = ("data_name", "data_dir", "train_file", "val_file", "test_file", "file_format", "text_column",
-             "label_column", "label_sep")
-
-
-def pop_data_options(kw: dict) -> dict:
-    """Split the data options off a command's keyword arguments."""
-    return {k: kw.pop(k) for k in DATA_KEYS if k in kw}
-
-
-def data_options(f):
-    for opt in reversed(DATA_OPTIONS):
-        f = opt(f)
-    return f
-
-
-def load_data(data_name, data_dir, train_file, val_file, test_file, file_format, text_column, label_column, label_sep):
-    from ..data import load_dataset, load_files
-    if data_name and train_file:
-        raise click.UsageError("give --data or --train, not both")
-    if data_name:
-        return load_dataset(data_name, data_dir)
-    first = train_file or val_file or test_file
-    if not first:
-        raise click.UsageError("give --data NAME or a file (--train, --validation, --test)")
-    # CSV/TSV options reach the CSV/TSV files only (files may differ in format)
-    opts: dict[str, Any] = dict(text_column=text_column, label_column=label_column, label_sep=label_sep)
-    return load_files(train_file, val_file, test_file, format=file_format, **opts)
+from .data import REPORT_OPTION, data_options, datasets, load_data, pop_data_options, registries, stats
+from .serve import openapi, serve
+from .train_options import TRAIN_FLAGS, build_config, compare_options, train_options  # noqa: F401
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -90,130 +43,14 @@ def cli(verbose: bool) -> None:
     _setup_logging(verbose)
 
 
-# ------------------------------------------------------------------------------ stats
-@cli.command()
-@data_options
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--head", default=35, show_default=True, help="Head cut-off: training frequency >= this.")
-@click.option("--tail", default=8, show_default=True, help="Tail cut-off: training frequency <= this.")
-@REPORT_OPTION
-def stats(as_json, head, tail, report, **data_kw):
-    """Label statistics: texts, cardinality, groups, co-occurrence."""
-    from ..data.stats import dataset_statistics, format_statistics
-    data = load_data(**data_kw)
-    st = dataset_statistics(data, head=head, tail=tail)
-    click.echo(json.dumps(st, ensure_ascii=False, indent=2) if as_json else format_statistics(st))
-    if report:
-        from ..report.builders import stats_report
-        click.echo(f"report: {stats_report(data, st, report, head, tail)}", err=True)
-
-
-# --------------------------------------------------------------------------- datasets
-@cli.group()
-def datasets():
-    """List or download named data sets."""
-
-
-@datasets.command("list")
-@click.option("--data-dir", type=click.Path(file_okay=False), envvar="MLTC_DATA_DIR")
-def datasets_list(data_dir):
-    """Named data sets and whether they are present in the data directory."""
-    from ..data.registry import DATASETS, data_dir as resolve
-    root = resolve(data_dir)
-    for name in DATASETS:
-        folder = root / ("cail2019_elements" if name.startswith("cail") else name)
-        click.echo(f"{name:<20}{'present' if folder.exists() else 'missing'}  {folder}")
-
-
-@datasets.command("download")
-@click.argument("name")
-@click.option("--data-dir", type=click.Path(file_okay=False), envvar="MLTC_DATA_DIR", required=True)
-@click.option("--url", help="Override the official archive URL (a mirror).")
-@click.option("--sha256", help="Expected SHA-256 of the archive.")
-@click.option("--force", is_flag=True, help="Replace an existing folder.")
-def datasets_download(name, data_dir, url, sha256, force):
-    """Download a data set's official archive into the data directory."""
-    from ..data.download import download_dataset
-    target = download_dataset(name, data_dir, url=url, sha256=sha256, force=force)
-    click.echo(f"downloaded {name} into {target}")
+cli.add_command(stats)
+cli.add_command(datasets)
+cli.add_command(serve)
+cli.add_command(openapi)
+cli.add_command(registries)
 
 
 # ------------------------------------------------------------------------------ train
-TRAIN_FLAGS = ["model", "loss", "loss_preset", "decision", "epochs", "batch_size", "lr", "weight_decay", "patience",
-               "seed", "warmup_ratio", "schedule", "rdrop_alpha", "fgm_epsilon", "gp_epsilon", "threads", "cv_folds",
-               "cv_objective", "optimizer"]
-
-
-def build_config(config_file, min_labels=None, threshold_grid=None, head=None, pooling=None, max_len=None, reg_c=None,
-                 **flags):
-    from ..options import parse_grid, validate_train_config
-    from ..training import TrainConfig, read_config_file
-    d: dict[str, Any] = read_config_file(config_file) if config_file else {}
-    d.update({k: v for k, v in flags.items() if v is not None})
-    if reg_c is not None:
-        d["solver_options"] = {**(d.get("solver_options") or {}), "C": reg_c}
-    net = dict(d.get("network_options") or {})
-    if head:
-        net["head"] = head
-    if pooling:
-        net.setdefault("head_options", {})["pooling"] = pooling
-    if net:
-        d["network_options"] = net
-    if max_len is not None:
-        d["featurizer_options"] = {**(d.get("featurizer_options") or {}), "max_len": max_len}
-    options = dict(d.get("decision_options") or {})
-    if min_labels is not None:
-        options["min_labels"] = min_labels
-    if threshold_grid:
-        grid = parse_grid(threshold_grid)
-        options["global_grid" if d.get("decision") == "per-label" else "grid"] = grid
-    if options:
-        d["decision_options"] = options
-    cfg = TrainConfig.from_dict(d)
-    validate_train_config(cfg)
-    return cfg
-
-
-def train_options(f):
-    opts = [
-        click.option("--config", "config_file", type=click.Path(dir_okay=False, exists=True), help="YAML/TOML/JSON config (flags override it)."),
-        click.option("--model", help="tfidf-linear (default), tfidf-mlp, embedding-bag, textcnn, bilstm-attention, svm, "
-                                     "transformer, frozen-encoder."),
-        click.option("--loss", help="bce, fl, cb, r-fl, ntr-fl, db-0fl, cb-ntr, db, zlpr (default: bce for tfidf-linear, "
-                                    "db for the neural models)."),
-        click.option("--loss-preset", type=click.Choice(["reuters", "pubmed"]), help="Loss constants (default reuters)."),
-        click.option("--decision", type=click.Choice(["auto", "cv", "global", "per-label", "top-k", "zero", "fixed"]),
-                     help="auto (tfidf-linear's default: the best on validation of global, per-label and cv), cv "
-                          "(per-label thresholds cross-validated on the training texts), global (the neural models' "
-                          "default), per-label, top-k, zero, fixed."),
-        click.option("--optimizer", type=click.Choice(["lbfgs", "sgd", "adamw", "adagrad"]),
-                     help="lbfgs: full-batch fitter (tfidf-linear's default); the others train minibatch epochs."),
-        click.option("--C", "reg_c", type=float, help="tfidf-linear (lbfgs): inverse L2 strength, loss sum + ||w||^2/(2C)."),
-        click.option("--cv-folds", type=int, help="tfidf-linear: folds for cross-validated thresholds (default 3; 0: none)."),
-        click.option("--cv-objective", type=click.Choice(["micro+macro", "f1"]),
-                     help="cv thresholds: micro+macro (default) or f1 (SCut with the FBR fallback)."),
-        click.option("--threads", type=int, help="CPU threads for torch (default: all cores)."),
-        click.option("--min-labels", type=int, help="Decision: give every text at least this many labels (top scores)."),
-        click.option("--threshold-grid", help="Decision grid: paper (0.40..0.60), wide (0.01..0.99), svm, or comma-separated values."),
-        click.option("--epochs", type=int), click.option("--batch-size", type=int), click.option("--lr", type=float),
-        click.option("--weight-decay", type=float), click.option("--patience", type=int), click.option("--seed", type=int),
-        click.option("--warmup-ratio", type=float), click.option("--schedule", type=click.Choice(["constant", "linear"])),
-        click.option("--encoder", help="Hugging Face encoder (hub id or local folder) for transformer / frozen-encoder."),
-        click.option("--head", type=click.Choice(["linear", "bilstm", "attention", "textcnn"]), help="Head on the encoder's token states."),
-        click.option("--pooling", type=click.Choice(["cls", "mean"]), help="Pooling of the linear head."),
-        click.option("--max-len", type=int, help="Tokens per text (truncation) for sequence models."),
-        click.option("--precision", type=click.Choice(["no", "bf16", "fp16"]), help="Mixed precision (bf16 works on CPU)."),
-        click.option("--grad-accum", type=int, help="Micro-batches per batch (same update, less memory)."),
-        click.option("--device", type=click.Choice(["auto", "cpu", "cuda"])),
-        click.option("--rdrop-alpha", type=float, help="R-Drop weight (0: off)."),
-        click.option("--fgm-epsilon", type=float, help="FGM adversarial step on embeddings (0: off)."),
-        click.option("--gp-epsilon", type=float, help="Embedding gradient penalty (0: off)."),
-    ]
-    for opt in reversed(opts):
-        f = opt(f)
-    return f
-
-
 @cli.command()
 @data_options
 @train_options
@@ -319,9 +156,9 @@ def predict(model_dir, input, input_format, text_column, output, threshold, top_
 # ---------------------------------------------------------------------------- compare
 @cli.command()
 @data_options
-@train_options
-@click.option("--rows", help="Comma-separated rows (losses and svm, svm-zero, svm-balanced, svm-balanced-zero). "
-                             "Default: svm and the eight presets.")
+@compare_options
+@click.option("--rows", help="Comma-separated rows: registered losses (see mltc train --help) and svm, svm-zero, "
+                             "svm-balanced, svm-balanced-zero. Default: svm and the paper's eight losses.")
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder for tables and results.json.")
 @click.option("--save-models", is_flag=True, help="Also save every row's model.")
 @click.option("--progress/--no-progress", default=None)
@@ -330,12 +167,12 @@ def predict(model_dir, input, input_format, text_column, output, threshold, top_
 @REPORT_OPTION
 def compare(rows, out, save_models, progress, eval_device, report, config_file, **kw):
     """Train a grid of losses and write the paper's Table 2 and 3 (Markdown, CSV, JSON)."""
-    from ..compare import DEFAULT_ROWS, run_compare
+    from ..compare import DEFAULT_ROWS, row_fitters, run_compare
     from ..report.tables import markdown_table2, markdown_table3
     data_kw = pop_data_options(kw)
-    data = load_data(**data_kw)
-    base = build_config(config_file, **kw)
     row_list = [r.strip() for r in rows.split(",") if r.strip()] if rows else list(DEFAULT_ROWS)
+    base = build_config(config_file, fitters=lambda cfg: row_fitters(row_list, cfg), **kw)
+    data = load_data(**data_kw)
     if eval_device == "auto":
         import torch
         eval_device = "cuda" if base.device != "cpu" and torch.cuda.is_available() else "cpu"
@@ -349,38 +186,6 @@ def compare(rows, out, save_models, progress, eval_device, report, config_file, 
     if report:
         from ..report.builders import compare_report
         click.echo(f"report: {compare_report(summary, data, report)}")
-
-
-# ------------------------------------------------------------------------------ serve
-@cli.command()
-@click.argument("model_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind (loopback unless told otherwise).")
-@click.option("--port", default=8000, show_default=True)
-@click.option("--max-texts", default=256, show_default=True, help="Most texts in one request.")
-@click.option("--max-text-chars", default=100_000, show_default=True, help="Most characters in one text.")
-@click.option("--max-body-bytes", default=8 * 1024 * 1024, show_default=True, help="Largest request body.")
-@click.option("--batch-window-ms", default=2.0, show_default=True, help="Server-side batching window (0: off).")
-@click.option("--read-timeout", "read_timeout_s", default=10.0, show_default=True,
-              help="Most seconds to wait for request headers or for the next piece of a body (then 408 / close).")
-@click.option("--body-timeout", "body_timeout_s", default=30.0, show_default=True,
-              help="Most seconds to receive a whole request body (then 408).")
-@click.option("--max-connections", default=1000, show_default=True, help="Open connections before new requests get 503.")
-@click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["critical", "error", "warning", "info", "debug"]), help="uvicorn log level (info logs every request).")
-def serve(model_dir, host, port, **limits):
-    """Serve a saved model over HTTP (FastAPI + uvicorn): POST /v1/predict, GET /v1/labels, /v1/model, /healthz."""
-    from ..options import check_port, check_serve_limits
-    check_port(port)
-    check_serve_limits(limits)
-    from ..serving.app import serve as run_server
-    run_server(model_dir, host=host, port=port, **limits)
-
-
-@cli.command()
-def openapi():
-    """Print the HTTP API's OpenAPI schema (default limits)."""
-    from ..serving.app import openapi_schema
-    click.echo(json.dumps(openapi_schema(), indent=2, sort_keys=True))
 
 
 # ----------------------------------------------------------------------------- export

@@ -24,8 +24,9 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
+from ..registry import Registry
 from .examples import Example
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # huge texts are read, not rejected
@@ -212,18 +213,19 @@ def read_texts(path: str | os.PathLike) -> Iterator[str]:
         yield line.rstrip("\r\n")
 
 
-READERS: dict[str, Callable[..., list[Example]]] = {
-    "csv": read_csv,
-    "tsv": read_csv,
-    "jsonl": read_jsonl,
-    "fasttext": read_fasttext,
-}
+#: file format -> reader ``(path, **options) -> list[Example]``; metadata ``suffixes`` (guessed from the file name)
+READERS = Registry("format", defaults={"suffixes": ()})
+READERS.register("csv", read_csv, suffixes=(".csv",), help="CSV with a header (--text-column, --label-column)")
+READERS.register("tsv", read_csv, suffixes=(".tsv", ".tab"), help="tab-separated, as csv")
+READERS.register("jsonl", read_jsonl, suffixes=(".jsonl", ".json", ".ndjson"),
+                 help='JSON Lines: {"text": ..., "labels": [...]}')
+READERS.register("fasttext", read_fasttext, suffixes=(".ft", ".fasttext", ".txt"),
+                 help="fastText lines: __label__a __label__b text")
 
 
 def guess_format(path: str | os.PathLike) -> str:
     suffix = Path(path).suffix.lower()
-    return {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".json": "jsonl",
-            ".ndjson": "jsonl", ".ft": "fasttext", ".fasttext": "fasttext", ".txt": "fasttext"}.get(suffix, "")
+    return next((e.name for e in READERS.entries() if suffix in e.get("suffixes")), "")
 
 
 def read_file(path: str | os.PathLike, format: str | None = None, **options) -> list[Example]:

@@ -9,23 +9,32 @@ import inspect
 import os
 from functools import partial
 from pathlib import Path
-from typing import Callable
 
+from ..registry import Registry
 from .cail import load_cail
 from .examples import DatasetSplits
 from .goemotions import load_goemotions
 from .readers import READERS, DataFormatError, guess_format, read_file
 from .reuters import load_reuters, load_reuters_all
 
-DATASETS: dict[str, Callable[[Path], DatasetSplits]] = {
-    "reuters21578": load_reuters,
-    "reuters21578-all": load_reuters_all,
-    "goemotions": load_goemotions,
-    "cail2019-divorce": partial(load_cail, domain="divorce"),
-    "cail2019-labor": partial(load_cail, domain="labor"),
-    "cail2019-loan": partial(load_cail, domain="loan"),
-}
-ALIASES = {"reuters": "reuters21578", "reuters-all": "reuters21578-all", "go_emotions": "goemotions"}
+#: data set name -> loader ``(data_dir) -> DatasetSplits``; metadata ``folder`` (under the data directory)
+DATASETS = Registry("data set", defaults={"folder": None})
+DATASETS.register("reuters21578", load_reuters, aliases=("reuters",), folder="reuters21578",
+                  help="Reuters-21578 ModApte, the paper's 90 labels")
+DATASETS.register("reuters21578-all", load_reuters_all, aliases=("reuters-all",), folder="reuters21578",
+                  help="Reuters-21578 ModApte, all five category fields (368 labels)")
+DATASETS.register("goemotions", load_goemotions, aliases=("go_emotions",), folder="goemotions",
+                  help="GoEmotions, 28 emotions of Reddit comments")
+for _domain in ("divorce", "labor", "loan"):
+    DATASETS.register(f"cail2019-{_domain}", partial(load_cail, domain=_domain), folder="cail2019_elements",
+                      help=f"CAIL2019 element extraction, {_domain} domain (Chinese)")
+ALIASES = DATASETS.aliases()  # deprecated: the registry resolves aliases itself
+
+
+def dataset_folder(name: str, data_dir_: str | os.PathLike | None = None) -> Path:
+    """Where a named data set lives: ``<data dir>/<its folder>``."""
+    key = DATASETS.canonical(name)
+    return data_dir(data_dir_) / (DATASETS.meta(key, "folder") or key)
 
 
 def data_dir(explicit: str | os.PathLike | None = None) -> Path:
@@ -37,9 +46,10 @@ def data_dir(explicit: str | os.PathLike | None = None) -> Path:
 
 
 def load_dataset(name: str, data_dir_: str | os.PathLike | None = None) -> DatasetSplits:
-    """Load a named data set (``reuters21578``, ``goemotions``, ``cail2019-<domain>``)."""
-    key = ALIASES.get(name.lower(), name.lower())
-    if key not in DATASETS:
+    """Load a named data set: an entry of :data:`DATASETS` (``reuters21578``, ``goemotions``,
+    ``cail2019-<domain>``, ...); a new one is ``DATASETS.register(name, loader, folder=...)``."""
+    key = DATASETS.find(name)
+    if key is None:
         raise ValueError(f"unknown data set {name!r}; known: {', '.join(DATASETS)} (or give file paths)")
     return DATASETS[key](data_dir(data_dir_))
 

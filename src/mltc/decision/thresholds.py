@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..io import read_json, write_json
+from ..registry import Registry
 
 PAPER_GRID = tuple(np.round(np.arange(0.40, 0.6001, 0.01), 2).tolist())
 SVM_GRID = tuple(np.round(np.arange(-1.0, 1.0001, 0.1), 1).tolist())
@@ -234,39 +235,65 @@ class TopK(Decision):
         return {"k": self.k}
 
 
-DECISIONS: dict[str, type[Decision]] = {
-    "global": GlobalThreshold, "per-label": PerLabelThreshold, "top-k": TopK, "fixed": FixedThreshold,
-}
+def _make_zero(activation: str, **options: Any) -> Decision:
+    return FixedThreshold(0.0 if activation == "identity" else 0.5, min_labels=options.get("min_labels", 0))
+
+
+def _make_global(activation: str, **options: Any) -> Decision:
+    options.setdefault("grid", SVM_GRID if activation == "identity" else PAPER_GRID)
+    return GlobalThreshold(**options)
+
+
+def _make_per_label(activation: str, **options: Any) -> Decision:
+    margin = activation == "identity"
+    options.setdefault("grid", tuple(np.round(np.arange(-1.5, 1.501, 0.05), 2)) if margin else WIDE_GRID)
+    options.setdefault("global_grid", SVM_GRID if margin else PAPER_GRID)
+    return PerLabelThreshold(**options)
+
+
+#: decision name -> Decision class (its ``kind``, for loading); metadata ``make(activation, **options)`` builds
+#: an unfitted one where the class alone does not (grids by score range), ``fitters`` limits it to some fitters
+DECISIONS = Registry("decision", defaults={"make": None, "fitters": None})
+DECISIONS.register("global", GlobalThreshold, make=_make_global,
+                   help="one threshold maximising validation micro-F1 (the neural models' default)")
+DECISIONS.register("per-label", PerLabelThreshold, make=_make_per_label,
+                   help="one threshold per label fitted on validation (global one for rare labels)")
+DECISIONS.register("top-k", TopK, help="the k best scored labels")
+DECISIONS.register("zero", FixedThreshold, make=_make_zero, help="logit 0 (score 0.5; margin 0 for the SVM)")
+DECISIONS.register("fixed", FixedThreshold, help="a constant threshold (decision_options.threshold)")
 
 
 def decision_from_dict(d: dict[str, Any]) -> Decision:
     """Rebuild a (fitted) decision from :meth:`Decision.to_dict` output."""
     d = dict(d)
     kind = d.pop("kind", None)
-    if kind not in DECISIONS:
-        raise ValueError(f"unknown decision kind {kind!r}; known: {', '.join(DECISIONS)}")
+    cls = DECISIONS.get(kind) if isinstance(kind, str) else None
+    if cls is None or getattr(cls, "kind", None) != kind:
+        raise ValueError(f"unknown decision kind {kind!r}; known: {', '.join(saved_kinds())}")
     curve = d.pop("curve", None)
-    obj = DECISIONS[kind](**d)
+    obj = cls(**d)
     if curve is not None:
         obj.curve_ = curve
     return obj
 
 
+def saved_kinds() -> list[str]:
+    """The ``kind`` values a saved ``decision.json`` may hold (registered Decision classes)."""
+    return [n for n, c in DECISIONS.items() if isinstance(c, type) and getattr(c, "kind", None) == n]
+
+
 def make_decision(name: str, activation: str = "sigmoid", **options: Any) -> Decision:
-    """Build an unfitted decision by name: ``global``, ``per-label``, ``top-k``, ``zero``, ``fixed``.
+    """Build an unfitted decision by name: any entry of :data:`DECISIONS` (``global``, ``per-label``,
+    ``top-k``, ``zero``, ``fixed`` and registered ones).
 
     ``activation`` picks sensible grids: probabilities for ``sigmoid``, SVM margins for
     ``identity`` (the paper's -1.0 ... 1.0), and ``zero`` means logit 0.
     """
-    name = name.lower().replace("_", "-")
-    margin = activation == "identity"
-    if name == "zero":
-        return FixedThreshold(0.0 if margin else 0.5, min_labels=options.get("min_labels", 0))
-    if name == "global":
-        options.setdefault("grid", SVM_GRID if margin else PAPER_GRID)
-    if name == "per-label":
-        options.setdefault("grid", tuple(np.round(np.arange(-1.5, 1.501, 0.05), 2)) if margin else WIDE_GRID)
-        options.setdefault("global_grid", SVM_GRID if margin else PAPER_GRID)
-    if name not in DECISIONS:
-        raise ValueError(f"unknown decision {name!r}; choose global, per-label, top-k, zero or fixed")
-    return DECISIONS[name](**options)
+    key = DECISIONS.find(name)
+    entry = DECISIONS.entry(key) if key else None
+    if entry is None or entry.obj is None:
+        usable = [n for n in DECISIONS if DECISIONS[n] is not None]
+        why = f" is chosen by the {'/'.join(entry.get('fitters'))} fitter" if entry else ""
+        raise ValueError(f"unknown decision {name!r}{why}; choose {', '.join(usable)}")
+    make = entry.get("make")
+    return make(activation, **options) if make else entry.obj(**options)

@@ -1,82 +1,51 @@
-"""Named loss presets and the one factory, :func:`make_loss`.
+"""The one loss factory, :func:`make_loss`, over the loss registry.
 
-The eight rows of Huang et al. (2021), Table 2, with the constants of the paper for
-Reuters-21578 and PubMed, plus ``zlpr``. Any constant can be overridden by keyword.
+The losses are the entries of :data:`~mltc.losses.LOSSES` (the eight rows of Huang et al.
+(2021), Table 2, ``zlpr`` and any registered loss); their constants come from a
+loss-constants preset of :data:`~mltc.losses.LOSS_CONSTANTS` (the paper's Reuters-21578 or
+PubMed values). Any constant can be overridden by keyword.
+
+Deprecated names: ``PRESETS`` (now :data:`~mltc.losses.BALANCED_VARIANTS`) and
+``DATASET_CONSTANTS`` (now :data:`~mltc.losses.LOSS_CONSTANTS`).
 """
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from torch import nn
 
-from .modules import BalancedLoss, ZLPRLoss
+from .registry import BALANCED_VARIANTS, COMMON, DISPLAY_NAMES, LOSS_CONSTANTS, LOSSES, canonical_loss_name, torch_losses
 
-#: Shared constants of REFERENCE.md section 2 (dataset independent).
-COMMON = dict(gamma=2.0, alpha=0.5, cb_beta=0.9, db_alpha=0.1, db_beta=10.0, ntr_kappa=0.05, ntr_lambda=2.0)
+__all__ = ["make_loss", "loss_config", "canonical_loss_name", "LOSSES", "LOSS_CONSTANTS", "LOSS_NAMES",
+           "BALANCED_VARIANTS", "COMMON", "DISPLAY_NAMES"]
 
-#: name -> (re-weighting, NTR, focal)
-PRESETS: dict[str, tuple[str, bool, bool]] = {
-    "bce": ("none", False, False),
-    "fl": ("none", False, True),
-    "cb": ("cb", False, True),
-    "r-fl": ("db", False, True),
-    "ntr-fl": ("none", True, True),
-    "db-0fl": ("db", True, False),
-    "cb-ntr": ("cb", True, True),
-    "db": ("db", True, True),
-}
-
-#: Display names as in the paper.
-DISPLAY_NAMES = {
-    "bce": "BCE", "fl": "FL", "cb": "CB", "r-fl": "R-FL", "ntr-fl": "NTR-FL",
-    "db-0fl": "DB-0FL", "cb-ntr": "CB-NTR", "db": "DB", "zlpr": "ZLPR",
-}
-
-#: Dataset-specific constants: loss_weight per preset and the DB ``mu``.
-DATASET_CONSTANTS: dict[str, dict[str, Any]] = {
-    "reuters": {
-        "db_mu": 0.9,
-        "loss_weight": {"bce": 1, "fl": 1, "cb": 10, "r-fl": 1, "ntr-fl": 1, "db-0fl": 0.5, "cb-ntr": 10, "db": 1, "zlpr": 1},
-    },
-    "pubmed": {
-        "db_mu": 0.05,
-        "loss_weight": {"bce": 1, "fl": 1, "cb": 5, "r-fl": 1, "ntr-fl": 0.5, "db-0fl": 0.5, "cb-ntr": 10, "db": 1, "zlpr": 1},
-    },
-}
-
-LOSS_NAMES = tuple(PRESETS) + ("zlpr",)
-
-_ALIASES = {"focal": "fl", "rfl": "r-fl", "ntrfl": "ntr-fl", "db0fl": "db-0fl", "cbntr": "cb-ntr", "multilabel-softmax": "zlpr"}
-
-
-def canonical_loss_name(name: str) -> str:
-    """Normalise a loss name: ``'NTR-FL'``, ``'ntr_fl'`` and ``'ntrfl'`` all give ``'ntr-fl'``."""
-    key = name.strip().lower().replace("_", "-")
-    key = _ALIASES.get(key.replace("-", ""), _ALIASES.get(key, key))
-    if key not in LOSS_NAMES:
-        raise ValueError(f"unknown loss {name!r}; choose one of {', '.join(LOSS_NAMES)}")
-    return key
+#: the registered losses that build a torch module (a live sequence: follows ``LOSSES.register``)
+LOSS_NAMES = torch_losses()
 
 
 def loss_config(name: str, preset: str = "reuters", **overrides: Any) -> dict[str, Any]:
-    """The keyword arguments :func:`make_loss` passes to the module (for logging/saving)."""
-    name = canonical_loss_name(name)
-    if preset not in DATASET_CONSTANTS:
-        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(DATASET_CONSTANTS)}")
-    consts = DATASET_CONSTANTS[preset]
-    if name == "zlpr":
-        cfg: dict[str, Any] = {"loss_weight": consts["loss_weight"]["zlpr"]}
-    else:
-        reweight, ntr, focal = PRESETS[name]
-        cfg = dict(COMMON, reweight=reweight, ntr=ntr, focal=focal, db_mu=consts["db_mu"],
-                   loss_weight=consts["loss_weight"][name], ntr_scale_weight=True)
-    unknown = set(overrides) - set(cfg) - {"ntr_scale_weight", "fused"}
+    """The keyword arguments :func:`make_loss` passes to the module (for logging/saving).
+
+    ``preset`` names the loss-constants preset (:data:`~mltc.losses.LOSS_CONSTANTS`:
+    ``loss_weight`` per loss, the DB ``mu``), not a loss.
+    """
+    entry = LOSSES.entry(name)
+    name = entry.name
+    if entry.obj is None:
+        raise ValueError(f"loss {name!r} is a loss of the {' and '.join(entry.get('fitters'))} fitter only; "
+                         f"it has no torch module")
+    if preset not in LOSS_CONSTANTS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {', '.join(LOSS_CONSTANTS)}")
+    options = entry.get("options")
+    cfg: dict[str, Any] = dict((options(LOSS_CONSTANTS[preset]) if callable(options) else options) or {})
+    unknown = set(overrides) - set(cfg) - set(entry.get("extra_options"))
     if unknown:
         raise TypeError(f"unknown option(s) for loss {name!r}: {', '.join(sorted(unknown))}")
     overrides = dict(overrides)
     if "ntr_scale_weight" in overrides:
         _check_ntr_scale_weight(name, overrides)
-        if name == "zlpr":
+        if "ntr_scale_weight" not in cfg:
             overrides.pop("ntr_scale_weight")
     cfg.update(overrides)
     return cfg
@@ -108,14 +77,16 @@ def make_loss(
     Parameters
     ----------
     name : str
-        One of ``bce, fl, cb, r-fl, ntr-fl, db-0fl, cb-ntr, db, zlpr`` (case and ``_``/``-``
+        A registered loss (:data:`~mltc.losses.LOSSES`): ``bce, fl, cb, r-fl, ntr-fl, db-0fl,
+        cb-ntr, db, zlpr`` or one added with ``LOSSES.register`` (case, ``_``/``-`` and alias
         insensitive).
     class_freq : array-like of shape (C,)
         Training frequency of each label (needed by CB, DB and NTR).
     train_num : int
         Number of training texts (needed by NTR).
     preset : {'reuters', 'pubmed'}
-        Dataset constants (``loss_weight`` per loss, DB ``mu``).
+        The loss-constants preset (:data:`~mltc.losses.LOSS_CONSTANTS`: ``loss_weight`` per
+        loss, DB ``mu``).
     train_targets : array-like of shape (N, C), optional
         With ``db_mu='auto'``, estimate ``mu`` from these labels as the authors did.
     **overrides
@@ -132,14 +103,25 @@ def make_loss(
     >>> loss(torch.zeros(2, 3), torch.tensor([[1., 0, 0], [0, 1, 1]]))  # doctest: +SKIP
     """
     cfg = loss_config(name, preset, **overrides)
-    if canonical_loss_name(name) == "zlpr":
-        return ZLPRLoss(**cfg)
+    factory = LOSSES[name]
     if cfg.get("db_mu") == "auto":
         if train_targets is None:
             raise ValueError("db_mu='auto' needs train_targets")
         from .functional import estimate_db_mu
 
         cfg["db_mu"] = estimate_db_mu(train_targets, class_freq)
-    if train_num is None and class_freq is not None and cfg["ntr"]:
+    if train_num is None and class_freq is not None and cfg.get("ntr"):
         raise ValueError(f"loss {name!r} needs train_num")
-    return BalancedLoss(class_freq, train_num, **cfg)
+    return factory(class_freq, train_num, **cfg)
+
+
+_DEPRECATED = {"PRESETS": ("BALANCED_VARIANTS", lambda: BALANCED_VARIANTS),
+               "DATASET_CONSTANTS": ("LOSS_CONSTANTS", lambda: {k: LOSS_CONSTANTS[k] for k in LOSS_CONSTANTS})}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DEPRECATED:
+        new, value = _DEPRECATED[name]
+        warnings.warn(f"mltc.losses.{name} is deprecated; use mltc.losses.{new}", DeprecationWarning, stacklevel=2)
+        return value()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

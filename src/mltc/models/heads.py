@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..registry import Registry
+
 
 def masked_mean(h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     m = mask.unsqueeze(-1).to(h.dtype)
@@ -90,10 +92,13 @@ class TextCNNHead(nn.Module):
         return self.out(self.dropout(torch.cat(pooled, dim=1)))
 
 
-HEADS = {"linear": LinearHead, "attention": AttentionHead, "bilstm": BiLSTMHead, "textcnn": TextCNNHead}
+#: head name -> class ``(dim, num_labels, **options)``; a new head is one ``HEADS.register`` call
+HEADS = Registry("head")
+HEADS.register("linear", LinearHead, help="dropout + linear on [CLS] or the masked mean (--pooling)")
+HEADS.register("bilstm", BiLSTMHead, help="a BiLSTM over the states, masked max pooling")
+HEADS.register("attention", AttentionHead, help="additive attention pooling")
+HEADS.register("textcnn", TextCNNHead, help="convolutions of several widths, max over time")
 
 
 def make_head(name: str, dim: int, num_labels: int, **options) -> nn.Module:
-    if name not in HEADS:
-        raise ValueError(f"unknown head {name!r}; choose one of {', '.join(HEADS)}")
-    return HEADS[name](dim, num_labels, **options)
+    return HEADS[HEADS.canonical(name)](dim, num_labels, **options)

@@ -1,6 +1,15 @@
-"""Models by name: a featurizer plus a network, each with default options.
+"""Models by name: one registry, :data:`MODELS`, of a featurizer plus a network with default options.
 
-A new model is one network class plus one line here.
+A new model is one network class plus one call::
+
+    MODELS.register("my-model", ModelSpec(VocabFeaturizer, MyNetwork, {"max_len": 128}, {},
+                                          {"optimizer": "adamw", "lr": 1e-3, "epochs": 10}),
+                    help="...")
+
+which also makes ``MyNetwork`` loadable from a saved model folder (:data:`NETWORKS`, by
+class name). Metadata: ``fitters`` (the fitters that train it, the first the default;
+``('neural',)`` unless told), ``uses`` (further :class:`~mltc.training.TrainConfig` fields
+the model reads, e.g. ``('encoder',)``), ``help``.
 """
 from __future__ import annotations
 
@@ -9,6 +18,7 @@ from typing import Any
 
 from torch import nn
 
+from ..registry import Registry
 from .featurizers import Featurizer, HashedNgramFeaturizer, TfidfFeaturizer, VocabFeaturizer
 from .frozen import FrozenEncoderFeaturizer
 from .networks import BiLSTMAttention, DenseLinear, FastText, SparseLinear, SparseWeightLinear, TextCNN
@@ -24,39 +34,83 @@ class ModelSpec:
     training: dict[str, Any] = field(default_factory=dict)  # default trainer settings
 
 
-MODELS: dict[str, ModelSpec] = {
-    # Linear over unigram TF-IDF, plain SGD (implicit max-margin bias; Adam's per-feature steps
-    # overfit rare words: 82 vs 87.6 test micro-F1 on Reuters, benchmarks/README.md).
-    "tfidf-linear": ModelSpec(TfidfFeaturizer, SparseLinear, {"ngram_range": (1, 1)}, {"hidden_size": 0},
-                              {"optimizer": "sgd", "lr": 4.0, "batch_size": 32, "epochs": 40, "weight_decay": 0.0,
-                               "decision_options": {"grid": "wide"}}),
-    "tfidf-mlp": ModelSpec(TfidfFeaturizer, SparseLinear, {"ngram_range": (1, 1)}, {"hidden_size": 256, "dropout": 0.3},
-                           {"optimizer": "adamw", "lr": 1e-3, "batch_size": 32, "epochs": 40, "weight_decay": 0.01,
-                            "decision_options": {"grid": "wide"}}),
-    "embedding-bag": ModelSpec(HashedNgramFeaturizer, FastText, {}, {},
-                               {"optimizer": "adamw", "lr": 5e-3, "batch_size": 32, "epochs": 40,
-                                "decision_options": {"grid": "wide"}}),
-    "textcnn": ModelSpec(VocabFeaturizer, TextCNN, {"max_len": 256}, {},
-                         {"optimizer": "adamw", "lr": 1e-3, "batch_size": 32, "epochs": 30}),
-    "bilstm-attention": ModelSpec(VocabFeaturizer, BiLSTMAttention, {"max_len": 256}, {},
-                                  {"optimizer": "adamw", "lr": 1e-3, "batch_size": 32, "epochs": 30}),
-    # Fine-tuned Hugging Face encoder + head (linear/bilstm/attention/textcnn); needs `encoder`.
-    "transformer": ModelSpec(TransformerTokenizer, TransformerClassifier, {"max_len": 128}, {"head": "linear"},
-                             {"optimizer": "adamw", "lr": 5e-5, "batch_size": 16, "epochs": 10, "weight_decay": 0.01,
-                              "warmup_ratio": 0.1, "schedule": "linear", "clip_norm": 1.0}),
-    # Encode once with a frozen pretrained encoder (cached), train a head on the vectors.
-    "frozen-encoder": ModelSpec(FrozenEncoderFeaturizer, DenseLinear, {}, {},
-                                {"optimizer": "adamw", "lr": 3e-3, "batch_size": 32, "epochs": 60, "weight_decay": 0.0,
-                                 "decision_options": {"grid": "wide"}}),
-}
-NETWORKS = {cls.__name__: cls for cls in (SparseLinear, SparseWeightLinear, FastText, TextCNN, BiLSTMAttention, DenseLinear,
-                                          TransformerClassifier)}
-#: models whose featurizer and network both take the ``encoder`` option
-ENCODER_MODELS = ("transformer", "frozen-encoder")
+#: network class name -> class: every network a saved model folder may name
+NETWORKS = Registry("network class", exact=True)
+
+
+class ModelRegistry(Registry):
+    """:class:`~mltc.registry.Registry` whose ``register`` also registers the model's network class."""
+
+    def register(self, name: str, obj: Any = None, **kw: Any) -> Any:  # type: ignore[override]
+        if obj is None:
+            raise TypeError("MODELS.register(name, ModelSpec(...), ...) needs the spec")
+        if not isinstance(obj, ModelSpec):
+            raise TypeError(f"a model is a ModelSpec, got {type(obj).__name__}")
+        register_network(obj.network)
+        return super().register(name, obj, **kw)
+
+
+def register_network(cls: type[nn.Module]) -> type[nn.Module]:
+    """Make a network class loadable by its name (idempotent)."""
+    if NETWORKS.get(cls.__name__) not in (None, cls):
+        raise ValueError(f"another network class is registered as {cls.__name__!r}")
+    if cls.__name__ not in NETWORKS:
+        NETWORKS.register(cls.__name__, cls)
+    return cls
+
+
+#: model name -> :class:`ModelSpec`
+MODELS = ModelRegistry("model", defaults={"fitters": ("neural",), "uses": ()})
+
+# Linear over unigram TF-IDF: fitted full-batch by the linear fitter (L-BFGS / LIBLINEAR) unless an optimizer
+# is named; the neural settings below are its minibatch defaults (plain SGD: implicit max-margin bias; Adam's
+# per-feature steps overfit rare words: 82 vs 87.6 test micro-F1 on Reuters, benchmarks/README.md).
+MODELS.register("tfidf-linear", ModelSpec(
+    TfidfFeaturizer, SparseLinear, {"ngram_range": (1, 1)}, {"hidden_size": 0},
+    {"optimizer": "sgd", "lr": 4.0, "batch_size": 32, "epochs": 40, "weight_decay": 0.0,
+     "decision_options": {"grid": "wide"}}), fitters=("linear", "neural"),
+    help="linear over TF-IDF (the default; the linear fitter, or minibatch epochs with --optimizer sgd/adamw/adagrad)")
+MODELS.register("tfidf-mlp", ModelSpec(
+    TfidfFeaturizer, SparseLinear, {"ngram_range": (1, 1)}, {"hidden_size": 256, "dropout": 0.3},
+    {"optimizer": "adamw", "lr": 1e-3, "batch_size": 32, "epochs": 40, "weight_decay": 0.01,
+     "decision_options": {"grid": "wide"}}), help="one hidden layer over TF-IDF")
+MODELS.register("embedding-bag", ModelSpec(
+    HashedNgramFeaturizer, FastText, {}, {},
+    {"optimizer": "adamw", "lr": 5e-3, "batch_size": 32, "epochs": 40, "decision_options": {"grid": "wide"}}),
+    help="fastText-style bag of hashed word n-grams")
+MODELS.register("textcnn", ModelSpec(
+    VocabFeaturizer, TextCNN, {"max_len": 256}, {},
+    {"optimizer": "adamw", "lr": 1e-3, "batch_size": 32, "epochs": 30}), help="TextCNN over word embeddings")
+MODELS.register("bilstm-attention", ModelSpec(
+    VocabFeaturizer, BiLSTMAttention, {"max_len": 256}, {},
+    {"optimizer": "adamw", "lr": 1e-3, "batch_size": 32, "epochs": 30}), help="BiLSTM with attention pooling")
+# Fine-tuned Hugging Face encoder + head (linear/bilstm/attention/textcnn); needs `encoder`.
+MODELS.register("transformer", ModelSpec(
+    TransformerTokenizer, TransformerClassifier, {"max_len": 128}, {"head": "linear"},
+    {"optimizer": "adamw", "lr": 5e-5, "batch_size": 16, "epochs": 10, "weight_decay": 0.01,
+     "warmup_ratio": 0.1, "schedule": "linear", "clip_norm": 1.0}), uses=("encoder",),
+    help="fine-tuned Hugging Face encoder + a head (needs --encoder)")
+# Encode once with a frozen pretrained encoder (cached), train a head on the vectors.
+MODELS.register("frozen-encoder", ModelSpec(
+    FrozenEncoderFeaturizer, DenseLinear, {}, {},
+    {"optimizer": "adamw", "lr": 3e-3, "batch_size": 32, "epochs": 60, "weight_decay": 0.0,
+     "decision_options": {"grid": "wide"}}), uses=("encoder",),
+    help="a head on cached vectors of a frozen encoder (needs --encoder)")
+# The paper's baseline: one-vs-rest LinearSVC over TF-IDF (mltc.training.svm), margins as scores.
+MODELS.register("svm", ModelSpec(TfidfFeaturizer, SparseLinear, {}, {"hidden_size": 0}), fitters=("svm",),
+                help="the paper's TF-IDF + one-vs-rest LinearSVC baseline (scores are margins)")
+register_network(SparseWeightLinear)  # the linear fitter's sparse weights
+
+#: models whose featurizer and network take the ``encoder`` option (a live view of :data:`MODELS`)
+ENCODER_MODELS = MODELS.view(lambda e: "encoder" in e.get("uses", ()))
 
 
 def model_spec(name: str) -> ModelSpec:
-    key = name.lower().replace("_", "-")
-    if key not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)} or svm")
+    """The spec of a model trained by the neural trainer (``ValueError`` for unknown or non-neural models)."""
+    key = MODELS.find(name)
+    if key is None:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    if "neural" not in MODELS.meta(key, "fitters"):
+        raise ValueError(f"model {key!r} is trained by the {MODELS.meta(key, 'fitters')[0]} fitter "
+                         f"(mltc.train), not by the neural trainer")
     return MODELS[key]

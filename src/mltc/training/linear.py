@@ -42,7 +42,7 @@ from ..metrics import micro_macro
 from ..models.featurizers import TfidfFeaturizer
 from ..models.networks import SparseLinear, SparseWeightLinear, prior_logits
 from ..options import validate_train_config
-from .config import TrainConfig
+from .config import TrainConfig, default_decision
 from .solver import lbfgs_columns
 
 log = logging.getLogger("mltc")
@@ -296,7 +296,7 @@ class LinearFitter:
         if solver.C is None:
             solver = dataclasses.replace(solver, C=1.0 if loss.hinge else 100.0)
         folds = int(cfg.cv_folds)
-        decision_name = cfg.decision or ("zero" if loss.joint else "auto")
+        decision_name = cfg.decision or default_decision(cfg.loss, "linear")
         need_cv = decision_name in ("auto", "cv") and folds >= 2 and n >= 2 * folds
         rng = np.random.default_rng(cfg.seed)
         fold_of = rng.permutation(n) % folds if need_cv else None

@@ -1,0 +1,103 @@
+"""The fitters behind :func:`mltc.train`, one registry: :data:`FITTERS`.
+
+Each entry is a factory ``(config, progress) -> object with fit(train, validation, out_dir,
+resume, labels)`` with metadata:
+
+``uses``
+    The :class:`~mltc.training.TrainConfig` fields it reads; an option set for a fitter that
+    does not read it is refused (:func:`mltc.options.check_options_used`), never ignored.
+    A model adds its own (``MODELS`` metadata ``uses``, e.g. ``encoder``).
+``optimizers``
+    The ``optimizer`` values that select it for a model it can fit.
+``defaults``
+    What fills ``None`` fields (:func:`~mltc.training.config.resolve_config`); ``loss`` and
+    ``decision`` are also what ``--help`` names as the defaults.
+``how``
+    How a run gets this fitter, for messages.
+"""
+from __future__ import annotations
+
+from ..models.registry import MODELS
+from ..registry import Registry
+from .config import TrainConfig
+from .linear import LINEAR_DEFAULT_LOSS, LinearFitter
+from .svm import fit_svm
+from .trainer import Trainer
+
+#: what every fitter reads
+_COMMON = ("model", "decision", "decision_options", "featurizer_options", "seed")
+_LOSS = ("loss", "loss_preset", "loss_options")
+
+
+def _svm(config, progress):
+    class _Svm:
+        def fit(self, train, validation, out_dir=None, resume=False, labels=None):
+            return fit_svm(train, validation, config, out_dir, labels)
+    return _Svm()
+
+
+FITTERS = Registry("fitter", defaults={"uses": (), "optimizers": (), "defaults": {}, "how": ""})
+FITTERS.register(
+    "linear", LinearFitter, help="full-batch L-BFGS / LIBLINEAR over TF-IDF with cross-validated thresholds",
+    uses=(*_COMMON, *_LOSS, "optimizer", "threads", "solver_options", "cv_folds", "cv_objective"),
+    optimizers=("lbfgs",), defaults={"loss": LINEAR_DEFAULT_LOSS, "decision": "auto"},
+    how="tfidf-linear without --optimizer, or with lbfgs")
+FITTERS.register(
+    "neural", Trainer, help="minibatch epochs for every network (early stopping on validation)",
+    uses=(*_COMMON, *_LOSS, "network_options", "epochs", "batch_size", "lr", "optimizer", "weight_decay",
+          "warmup_ratio", "schedule", "clip_norm", "patience", "min_epochs", "eval_batch_size", "precision",
+          "grad_accum", "device", "rdrop_alpha", "fgm_epsilon", "gp_epsilon", "threads"),
+    optimizers=("adamw", "sgd", "adagrad"),
+    defaults={"loss": "db", "decision": "global", "weight_decay": 0.01, "optimizer": "adamw", "lr": 1e-3,
+              "epochs": 20, "batch_size": 32, "clip_norm": 5.0},
+    how="a neural --model, or tfidf-linear with --optimizer sgd/adamw/adagrad")
+FITTERS.register(
+    "svm", _svm, help="the paper's one-vs-rest LinearSVC baseline",
+    uses=(*_COMMON, "svm_c", "svm_class_weight"), defaults={"decision": "global"}, how="--model svm")
+
+
+def fitter_name(config: TrainConfig) -> str:
+    """Which fitter trains ``config``: the model's first fitter (``MODELS`` metadata ``fitters``) unless
+    ``optimizer`` selects another of its fitters (``tfidf-linear``: ``linear`` by default and with
+    ``lbfgs``, ``neural`` with ``sgd``/``adamw``/``adagrad``)."""
+    key = MODELS.find(config.model)
+    if key is None:
+        raise ValueError(f"unknown model {config.model!r}; choose one of {', '.join(MODELS)}")
+    fitters = MODELS.meta(key, "fitters")
+    if config.optimizer is not None:
+        for name in fitters:
+            if config.optimizer in FITTERS.meta(name, "optimizers"):
+                return name
+        if any("optimizer" in FITTERS.meta(n, "uses") for n in fitters):
+            owner = next((n for n in FITTERS if config.optimizer in FITTERS.meta(n, "optimizers")), None)
+            if owner is None:
+                raise ValueError(f"unknown optimizer {config.optimizer!r}")
+            raise ValueError(f"optimizer {config.optimizer!r} selects the {owner} fitter "
+                             f"({FITTERS.meta(owner, 'how')}), which does not fit model {key!r}")
+    return fitters[0]
+
+
+def used_fields(fitter: str, model: str) -> frozenset[str]:
+    """The config fields a run of ``model`` with ``fitter`` reads."""
+    extra = MODELS.meta(model, "uses") if model in MODELS else ()
+    return frozenset(FITTERS.meta(fitter, "uses")) | (frozenset(extra) if fitter != "svm" else frozenset())
+
+
+def train(train, validation, config: TrainConfig | None = None, out_dir=None, resume: bool = False, labels=None,
+          progress: bool | None = None, task=None):
+    """Train any model (``config.model`` may be ``'svm'``) and return a Classifier.
+
+    Every option is checked first: its range (:func:`~mltc.options.validate_train_config`) and that
+    the chosen fitter reads it (:func:`~mltc.options.check_options_used`; an option that differs from
+    its default counts as set). ``task`` (:mod:`mltc.tasks`) is what the model predicts; None:
+    multi-label over ``labels``. A task that names its fitter (graded: the neural trainer) refuses,
+    before any work, the options it cannot honour.
+    """
+    from ..options import check_options_used, validate_train_config
+    config = config or TrainConfig()
+    if task is not None and task.fitter(config) == "neural":
+        return Trainer(config, progress, task=task).fit(train, validation, out_dir, resume, labels)
+    name = fitter_name(config)
+    validate_train_config(config)
+    check_options_used(config, fitters=(name,))
+    return FITTERS[name](config, progress).fit(train, validation, out_dir, resume, labels)
