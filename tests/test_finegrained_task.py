@@ -191,7 +191,7 @@ def test_an_interrupted_graded_run_resumes_exactly(tmp_path, monkeypatch):
     with pytest.raises(Interrupted):
         fit(**MLP, epochs=4, patience=10, out_dir=tmp_path / "cut")
     monkeypatch.undo()
-    resumed = fit(**MLP, epochs=4, patience=10, out_dir=tmp_path / "cut", resume=True)
+    resumed = fit(**MLP, epochs=4, patience=10, out_dir=tmp_path / "cut", resume=True, keep_checkpoint=True)
     assert [h["epoch"] for h in resumed.metrics["history"]] == [1, 2, 3, 4]
     assert [h["train_loss"] for h in resumed.metrics["history"]] == [h["train_loss"] for h in full.metrics["history"]]
     for (k, v), (_, w) in zip(full.network.state_dict().items(), resumed.network.state_dict().items()):

@@ -22,7 +22,8 @@ from mltc.modelcheck import ModelFormatError
 from mltc.training import TrainConfig, train
 from mltc.training.checkpoint import ResumeMismatchError, run_fingerprint
 
-BASE = dict(model="tfidf-linear", optimizer="sgd", loss="bce", epochs=2, patience=10, seed=1)
+BASE = dict(model="tfidf-linear", optimizer="sgd", loss="bce", epochs=2, patience=10, seed=1,
+            keep_checkpoint=True)  # the finished run stays resumable (to extend it)
 
 
 def examples(rows):
@@ -169,7 +170,7 @@ def test_the_cli_refuses_with_exit_2(run, tmp_path):
     va.write_text("text\tlabels\n" + "".join(f"{t}\t{','.join(l)}\n" for t, l in TOY_VAL))
     out = tmp_path / "cli-run"
     args = ["train", "--train", str(tr), "--validation", str(va), "--loss", "bce", "--optimizer", "sgd", "--epochs", "1", "--seed", "1",
-            "--out", str(out)]
+            "--out", str(out), "--keep-checkpoint", "true"]
     assert CliRunner().invoke(cli, args).exit_code == 0
     res = CliRunner().invoke(cli, args + ["--resume", "--lr", "0.1"])
     assert res.exit_code == 2 and res.output.startswith("error: ") and "lr: checkpoint" in res.output, res.output

@@ -122,12 +122,15 @@ def test_empty_texts_and_unseen_validation_labels_warn(toy):
     assert rep["unseen_labels"] == {"never-seen": 1} and rep["texts_with_unseen_labels"] == 1
 
 
-def test_log_and_checkpoint_written(toy, tmp_path):
+def test_log_written_and_checkpoint_removed_once_the_model_is_saved(toy, tmp_path):
     tr, va = toy
-    train(tr, va, fast(epochs=3, patience=10), out_dir=tmp_path)
-    lines = (tmp_path / "log.jsonl").read_text().splitlines()
+    train(tr, va, fast(epochs=3, patience=10), out_dir=tmp_path / "a")
+    lines = (tmp_path / "a" / "log.jsonl").read_text().splitlines()
     assert [json.loads(l)["epoch"] for l in lines] == [1, 2, 3]
-    ckpt = sorted(p.name for p in (tmp_path / "checkpoint").iterdir())
+    assert (tmp_path / "a" / "model" / "model.safetensors").exists()
+    assert not (tmp_path / "a" / "checkpoint").exists()  # nothing left to resume: no weights left behind
+    train(tr, va, fast(epochs=3, patience=10, keep_checkpoint=True), out_dir=tmp_path / "b")
+    ckpt = sorted(p.name for p in (tmp_path / "b" / "checkpoint").iterdir())
     assert ckpt == ["state.json", "tensors-00003.safetensors"]
 
 

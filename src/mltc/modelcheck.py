@@ -433,8 +433,11 @@ def check_decision_dict(d: dict[str, Any], num_labels: int, path) -> None:
     """``decision.json``: a known kind, finite thresholds, one threshold per label where per label."""
     kind = d.get("kind")
     if isinstance(kind, str) and kind not in DECISION_KEYS:  # a kind added with DECISIONS.register
-        from .decision.registered import check_registered_decision
-        if check_registered_decision(d, path):
+        from .decision.registered import registered_decision_keys
+        keys = registered_decision_keys(kind)
+        if keys is not None:
+            if keys:
+                only_keys(d, keys, path, f"a {kind} decision")
             return
     if not isinstance(kind, str) or kind not in DECISION_KEYS:
         raise ModelFormatError(path, f"unknown decision kind {kind!r}; known: {', '.join(DECISION_KEYS)}")

@@ -10,17 +10,14 @@ import inspect
 from typing import Any
 
 
-def check_registered_decision(d: dict[str, Any], path: Any) -> bool:
-    """``True`` when ``d['kind']`` is a registered Decision class and ``d`` holds only its keys;
-    ``False`` when the kind is not registered. Raises ``ModelFormatError`` for unknown keys."""
-    from ..modelcheck import only_keys
+def registered_decision_keys(kind: Any) -> tuple[str, ...] | None:
+    """The keys a saved decision of a registered ``kind`` may hold (``()``: any, its constructor takes
+    ``**kwargs``), or None when ``kind`` is not a registered Decision class."""
     from .thresholds import DECISIONS, saved_kinds
 
-    kind = d.get("kind")
     if kind not in saved_kinds():
-        return False
-    cls = DECISIONS[kind]
-    params = inspect.signature(cls).parameters
-    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        only_keys(d, ("kind", "curve", *params), path, f"a {kind} decision")
-    return True
+        return None
+    params = inspect.signature(DECISIONS[kind]).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return ()
+    return ("kind", "curve", *params)

@@ -69,6 +69,9 @@ class TrainConfig:
     clip_norm: float | None = _f(None, "Clip the gradient norm to this (default 5; transformer 1).", low=0)
     patience: int = _f(5, "Epochs without a better validation micro-F1 before stopping.", low=0)
     min_epochs: int = _f(1, "Epochs before early stopping may stop.", low=0)
+    keep_checkpoint: bool = _f(False, "Keep OUT/checkpoint once the model is saved, so that --resume can extend "
+                                      "the finished run with more epochs (default: removed then; a killed run "
+                                      "keeps it and resumes).")
     seed: int = _f(42, "Random seed.", low=0, high=2**63 - 1)
     eval_batch_size: int = _f(256, "Texts per batch when scoring validation texts.", low=1)
     precision: str = _f("no", "Mixed precision (bf16 works on CPU; fp16 needs a GPU).", choices=("no", "bf16", "fp16"))
@@ -105,7 +108,7 @@ def default_decision(loss: str | None, fitter: str) -> str:
     """The decision when none is given: the loss's own (``zero`` for ZLPR, whatever its spelling),
     else the fitter's default (``auto`` for the linear fitter, ``global`` for the others)."""
     from ..losses import loss_decision
-    from .fitters import FITTERS
+    from .registry import FITTERS
     return loss_decision(loss) or FITTERS.meta(fitter, "defaults")["decision"]
 
 
@@ -113,7 +116,7 @@ def resolve_config(cfg: TrainConfig, model_defaults: Mapping[str, Any], fitter: 
     """Fill ``None`` fields: the config's own values, then the model's defaults (``ModelSpec.training``),
     then the fitter's (``FITTERS`` metadata ``defaults``). The model's ``decision_options`` (its grid)
     apply to the global threshold only."""
-    from .fitters import FITTERS
+    from .registry import FITTERS
     fitter_defaults = dict(FITTERS.meta(fitter, "defaults"))
     d = cfg.to_dict()
     d["loss"] = d["loss"] or fitter_defaults.pop("loss", None)

@@ -18,8 +18,8 @@ resume, labels)`` with metadata:
 from __future__ import annotations
 
 from ..models.registry import MODELS
-from ..registry import Registry
 from .config import TrainConfig
+from .registry import FITTERS
 from .linear import LINEAR_DEFAULT_LOSS, LinearFitter
 from .svm import fit_svm
 from .trainer import Trainer
@@ -36,7 +36,6 @@ def _svm(config, progress):
     return _Svm()
 
 
-FITTERS = Registry("fitter", defaults={"uses": (), "optimizers": (), "defaults": {}, "how": ""})
 FITTERS.register(
     "linear", LinearFitter, help="full-batch L-BFGS / LIBLINEAR over TF-IDF with cross-validated thresholds",
     uses=(*_COMMON, *_LOSS, "optimizer", "threads", "solver_options", "cv_folds", "cv_objective"),
@@ -45,7 +44,7 @@ FITTERS.register(
 FITTERS.register(
     "neural", Trainer, help="minibatch epochs for every network (early stopping on validation)",
     uses=(*_COMMON, *_LOSS, "network_options", "epochs", "batch_size", "lr", "optimizer", "weight_decay",
-          "warmup_ratio", "schedule", "clip_norm", "patience", "min_epochs", "eval_batch_size", "precision",
+          "warmup_ratio", "schedule", "clip_norm", "patience", "min_epochs", "keep_checkpoint", "eval_batch_size", "precision",
           "grad_accum", "device", "rdrop_alpha", "fgm_epsilon", "gp_epsilon", "threads"),
     optimizers=("adamw", "sgd", "adagrad"),
     defaults={"loss": "db", "decision": "global", "weight_decay": 0.01, "optimizer": "adamw", "lr": 1e-3,

@@ -21,6 +21,7 @@ import dataclasses
 import logging
 import math
 import os
+import shutil
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -237,4 +238,6 @@ class Trainer:
         if out is not None and main:
             clf.save(out / "model")
         acc.wait_for_everyone()
+        if ckpt is not None and main and not cfg.keep_checkpoint and ckpt.exists():
+            shutil.rmtree(ckpt)  # the model is saved: nothing left to resume (keep_checkpoint=True keeps it)
         return clf
