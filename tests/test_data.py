@@ -175,7 +175,10 @@ def test_goemotions(data_dir):
 @pytest.mark.parametrize("domain", ["divorce", "labor", "loan"])
 def test_cail_split_by_document(data_dir, domain):
     d = load_dataset(f"cail2019-{domain}", data_dir)
-    docs = lambda ex: {e.id.split("-")[0] for e in ex}
+
+    def docs(examples):
+        return {e.id.split("-")[0] for e in examples}
+
     assert not docs(d.train) & docs(d.test) and not docs(d.train) & docs(d.validation)
     assert len(d.labels) == 20
     again = load_dataset(f"cail2019-{domain}", data_dir)

@@ -89,7 +89,8 @@ def test_stats_and_evaluate_reports_from_cli(tmp_path, data_dir, small_compare):
     with open(val, "w") as fh:
         for e in data.validation[:200]:
             fh.write(json.dumps({"text": e.text, "labels": list(e.labels)}) + "\n")
-    res = runner.invoke(cli, ["train", "--train", str(train), "--validation", str(val), "--epochs", "2", "--decision", "global", "--out", str(tmp_path / "m")])
+    res = runner.invoke(cli, ["train", "--train", str(train), "--validation", str(val), "--epochs", "2", "--decision", "global",
+                              "--out", str(tmp_path / "m")])
     assert res.exit_code == 0, res.output
     res = runner.invoke(cli, ["evaluate", str(tmp_path / "m"), "--test", str(val), "--report", str(tmp_path / "e")])
     assert res.exit_code == 0, res.output

@@ -115,7 +115,10 @@ def test_rdrop_kl_properties():
     w = torch.randn(4, 5, dtype=torch.float64)
     assert rdrop_kl(z, w).item() == pytest.approx(rdrop_kl(w, z).item()) and rdrop_kl(z, w).item() > 0
     p, q = torch.sigmoid(z), torch.sigmoid(w)
-    kl = lambda a, b: a * torch.log(a / b) + (1 - a) * torch.log((1 - a) / (1 - b))
+
+    def kl(a, b):
+        return a * torch.log(a / b) + (1 - a) * torch.log((1 - a) / (1 - b))
+
     assert rdrop_kl(z, w).item() == pytest.approx((0.5 * (kl(p, q) + kl(q, p))).mean().item())
     zz = z.clone().requires_grad_(True)
     assert torch.autograd.gradcheck(lambda t: rdrop_kl(t, w), (zz,))
@@ -338,6 +341,7 @@ def test_other_encoder_architectures(arch, tiny_bert, toy_data, tmp_path, monkey
     clf = train(tr, va, cfg, out_dir=tmp_path / "run")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     again = mltc.load(tmp_path / "run")
-    assert json.loads((tmp_path / "run" / "model" / "mltc.json").read_text())["network"]["options"]["encoder_config"]["model_type"] == arch
+    network = json.loads((tmp_path / "run" / "model" / "mltc.json").read_text())["network"]
+    assert network["options"]["encoder_config"]["model_type"] == arch
     texts = [e.text for e in va]
     assert np.allclose(again.scores(texts), clf.scores(texts), atol=1e-6)

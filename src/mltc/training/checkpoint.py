@@ -148,7 +148,8 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: TrainingOpt
         check_run(meta, fingerprint, state_path)
     name = meta.get("tensors")
     if not isinstance(name, str) or not TENSORS_NAME.fullmatch(name):
-        raise ModelFormatError(state_path, f"'tensors' must name a tensors-NNNNN.safetensors file of the checkpoint, found {name!r}")
+        raise ModelFormatError(state_path, "'tensors' must name a tensors-NNNNN.safetensors file of the checkpoint, "
+                                           f"found {name!r}")
     tensors_path = inside(folder, name, state_path, "tensors")
     with blame(tensors_path, "cannot read the checkpoint tensors"):
         tensors = load_file(str(tensors_path))

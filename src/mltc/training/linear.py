@@ -243,7 +243,8 @@ def solver_config(options: dict[str, Any]) -> LinearSolverConfig:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or (integer and not isinstance(value, int)):
             raise ValueError(f"solver option {key} must be {'an integer' if integer else 'a number'}, got {value!r}")
         if not math.isfinite(value) or value < low or (key in ("C", "tol") and value <= 0) or (high is not None and value > high):
-            rng = f"({low}, {high if high is not None else 'inf'}]" if key in ("C", "tol") else f"[{low}, {high if high is not None else 'inf'}]"
+            top = high if high is not None else 'inf'
+            rng = f"({low}, {top}]" if key in ("C", "tol") else f"[{low}, {top}]"
             raise ValueError(f"solver option {key} must lie in {rng}, got {value!r}")
     return LinearSolverConfig(**options)
 
@@ -357,7 +358,7 @@ class LinearFitter:
             if need_cv:
                 scores = np.zeros((n, len(cols_np)), np.float32)
                 fold_bias = np.zeros((folds, len(cols_np)), np.float32)
-                for k, (_, tr, va) in enumerate(fold_designs):
+                for k, (_, _tr, va) in enumerate(fold_designs):
                     Wk, bk, _, evals, _ = solve(k, cols_np, W0, gref)
                     stats["evaluations"] += evals
                     scores[va] = X[va] @ Wk + bk

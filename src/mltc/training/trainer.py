@@ -55,7 +55,8 @@ def check_training_data(train: Sequence[Example], validation: Sequence[Example])
         raise ValueError("no validation texts: thresholds and early stopping need a validation split")
     empty = sum(1 for e in train if not e.text.strip())
     if empty:
-        warnings.warn(f"{empty} training text(s) are empty; they are kept (they teach the label priors)", UserWarning, stacklevel=3)
+        warnings.warn(f"{empty} training text(s) are empty; they are kept (they teach the label priors)", UserWarning,
+                      stacklevel=3)
     unlabelled = sum(1 for e in train if not e.labels)
     if unlabelled:
         log.info("%d training text(s) carry no label; kept as all-negative examples", unlabelled)
