@@ -46,7 +46,7 @@ class CVPerLabelThreshold(Decision):
 
     kind = "cv-per-label"
 
-    def __init__(self, thresholds: Sequence[float] | None = None, objective: str = "micro+macro", folds: int = 3,
+    def __init__(self, thresholds: Sequence[float] | np.ndarray | None = None, objective: str = "micro+macro", folds: int = 3,
                  min_labels: int = 0) -> None:
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
@@ -185,8 +185,10 @@ class ShiftedCV(Decision):
         self.cv, self.shift_ = cv, 0.0
 
     def _shifted(self, delta: float) -> np.ndarray:
-        th = np.clip(self.cv.thresholds_, 1e-12, 1 - 1e-12)
-        never = self.cv.thresholds_ >= 1.0
+        cv_th = self.cv.thresholds_
+        assert cv_th is not None  # built by cv_thresholds
+        th = np.clip(cv_th, 1e-12, 1 - 1e-12)
+        never = cv_th >= 1.0
         out = 1.0 / (1.0 + np.exp(-(np.log(th) - np.log1p(-th) + delta)))
         out[never] = 1.0
         return out
@@ -254,7 +256,7 @@ def choose_decision(name: str, val_scores: np.ndarray, Y_val: np.ndarray, cv: CV
         cands["cv+shift"] = (shifted.decision(), _cross_fitted(lambda: ShiftedCV(cv), val_scores, Y_val, seed))
     cands["global"] = (make_global().fit(val_scores, Y_val), _cross_fitted(make_global, val_scores, Y_val, seed))
     cands["per-label"] = (make_per_label().fit(val_scores, Y_val), _cross_fitted(make_per_label, val_scores, Y_val, seed))
-    report = {k: _score(Y_val, p) for k, (_, p) in cands.items()}
+    report: dict[str, Any] = {k: _score(Y_val, p) for k, (_, p) in cands.items()}
     best = max(cands, key=lambda k: report[k]["micro_f1"] + report[k]["macro_f1"])
     decision = cands[best][0]
     report["chosen"] = best

@@ -49,7 +49,7 @@ class _FusedBalancedLoss(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, z, y, coef, shift, scale_neg: float, gamma: float):  # type: ignore[override]
+    def forward(ctx, z, y, coef, shift, scale_neg: float, gamma: float):
         # -s*a per entry: -1 where y = 1, +scale_neg where y = 0, in one pass
         nsa = torch.add(torch.tensor(scale_neg, dtype=z.dtype, device=z.device), y, alpha=-(1.0 + scale_neg))
         v = (z + shift).mul_(nsa) if shift is not None else z * nsa
@@ -67,7 +67,7 @@ class _FusedBalancedLoss(torch.autograd.Function):
         return loss
 
     @staticmethod
-    def backward(ctx, grad_out):  # type: ignore[override]
+    def backward(ctx, grad_out):
         _refuse_double_backward("balanced_loss_fused")
         (grad,) = ctx.saved_tensors
         return grad_out * grad, None, None, None, None, None
@@ -116,7 +116,7 @@ def balanced_loss_fused(
 
 class _FusedZLPR(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, z, pos, loss_weight: float):  # type: ignore[override]
+    def forward(ctx, z, pos, loss_weight: float):
         neg_inf = torch.tensor(float("-inf"), dtype=z.dtype, device=z.device)
         total = z.new_zeros(())
         grad = torch.zeros_like(z)
@@ -132,7 +132,7 @@ class _FusedZLPR(torch.autograd.Function):
         return total * (loss_weight / n)
 
     @staticmethod
-    def backward(ctx, grad_out):  # type: ignore[override]
+    def backward(ctx, grad_out):
         _refuse_double_backward("zlpr_loss_fused")
         (grad,) = ctx.saved_tensors
         return grad_out * grad, None, None

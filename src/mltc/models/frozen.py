@@ -107,7 +107,8 @@ class FrozenEncoderFeaturizer(Featurizer):
         self.cache_dir = cache_dir
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.tfidf = _tfidf_from_state(tfidf_state) if tfidf_state else None
-        self._model = self._tokenizer = None
+        self._model: Any = None  # the Hugging Face encoder and tokenizer once loaded
+        self._tokenizer: Any = None
         source = encoder_dir or encoder
         if source is not None:
             tf = _auto()
@@ -170,7 +171,7 @@ class FrozenEncoderFeaturizer(Featurizer):
     def batch(self, encoded: tuple[np.ndarray, Any], rows: np.ndarray) -> dict[str, torch.Tensor]:
         dense, sparse = encoded
         out = {"dense": torch.from_numpy(dense[rows])}
-        if sparse is not None:
+        if sparse is not None and self.tfidf is not None:
             out.update(self.tfidf.batch(sparse, rows))
         return out
 

@@ -49,7 +49,7 @@ class TransformerTokenizer(Featurizer):
 
     def __init__(self, encoder: str | None = None, max_len: int = 128, tokenizer_dir: str | None = None) -> None:
         self.encoder, self.max_len = encoder, int(max_len)
-        self.tokenizer = None
+        self.tokenizer: Any = None  # a Hugging Face tokenizer once loaded
         source = tokenizer_dir or encoder
         if source is not None:
             self.tokenizer = _auto().AutoTokenizer.from_pretrained(source)
@@ -141,7 +141,8 @@ class TransformerClassifier(nn.Module):
         return self.head(h, attention_mask)
 
     def output_bias(self) -> nn.Parameter:
-        out = getattr(self.head, "out", None) or self.head.pool.out
+        head: Any = self.head
+        out = getattr(head, "out", None) or head.pool.out
         return out.bias
 
     def export_options(self) -> dict[str, Any]:

@@ -33,7 +33,7 @@ def table2_rows(results: Sequence[dict[str, Any]], published: bool = True) -> li
         rows.append(row)
         key = "svm" if r["name"].startswith("svm") else r["name"]
         if published and key in TABLE2 and (key != "svm" or r["name"] == "svm"):
-            paper = {"row": display_name(key) + " (paper)", "source": "paper", "seconds": None}
+            paper: dict[str, Any] = {"row": display_name(key) + " (paper)", "source": "paper", "seconds": None}
             for g in GROUPS:
                 mi, ma = TABLE2[key].get(g, (None, None))
                 paper[f"{g}_micro_f1"], paper[f"{g}_macro_f1"] = mi, ma
@@ -45,12 +45,12 @@ def table3_rows(results: Sequence[dict[str, Any]], published: bool = True) -> li
     rows = []
     for r in results:
         groups = r["test"]["by_num_labels"]
-        row = {"row": display_name(r["name"]), "source": "mltc"}
+        row: dict[str, Any] = {"row": display_name(r["name"]), "source": "mltc"}
         for g, v in groups.items():
             row[f"{g}_micro_f1"], row[f"{g}_macro_f1"], row[f"{g}_texts"] = v["micro_f1"], v["macro_f1"], v["num_texts"]
         rows.append(row)
         if published and r["name"] in TABLE3:
-            paper = {"row": display_name(r["name"]) + " (paper)", "source": "paper"}
+            paper: dict[str, Any] = {"row": display_name(r["name"]) + " (paper)", "source": "paper"}
             for g, (mi, ma) in TABLE3[r["name"]].items():
                 paper[f"{g}_micro_f1"], paper[f"{g}_macro_f1"] = mi, ma
             rows.append(paper)

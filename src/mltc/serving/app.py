@@ -155,7 +155,7 @@ def create_app(clf, max_texts: int = DEFAULT_LIMITS["max_texts"], max_text_chars
                     raise ValueError(f"text {i} has {len(t)} characters; the limit is {max_text_chars}")
             return texts
 
-    batcher = MicroBatcher(clf.scores if clf is not None else None, batch_window_ms, max_batch)
+    batcher = MicroBatcher(clf.scores if clf is not None else None, batch_window_ms, max_batch)  # type: ignore[arg-type]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -196,7 +196,7 @@ def create_app(clf, max_texts: int = DEFAULT_LIMITS["max_texts"], max_text_chars
               responses={408: {"description": "Body not received in time"}, 413: {"description": "Body too large"},
                          422: {"description": "Invalid request (also: threshold and top_k together, a threshold "
                                               "outside the scores' range, top_k above the number of labels)"}})
-    async def predict(req: PredictRequest) -> PredictResponse:
+    async def predict(req: PredictRequest) -> PredictResponse | JSONResponse:
         num_labels = clf.label_space.num_labels
         if req.threshold is not None and clf.activation == "sigmoid" and not 0.0 <= req.threshold <= 1.0:
             return JSONResponse({"detail": "threshold must lie in [0, 1]: this model's scores are probabilities"},

@@ -94,10 +94,10 @@ def fingerprint_differences(saved: dict[str, Any], current: dict[str, Any]) -> l
 def save_checkpoint(folder: Path, model: torch.nn.Module, best_state: dict[str, torch.Tensor] | None,
                     optimizer: TrainingOptimizer, state: dict[str, Any], fingerprint: dict[str, Any] | None = None) -> None:
     tensors: dict[str, torch.Tensor] = {}
-    for k, v in model.state_dict().items():
-        tensors[f"model.{k}"] = v.detach().cpu().contiguous()
-    for k, v in (best_state or {}).items():
-        tensors[f"best.{k}"] = v.detach().cpu().contiguous()
+    for key, v in model.state_dict().items():
+        tensors[f"model.{key}"] = v.detach().cpu().contiguous()
+    for key, v in (best_state or {}).items():
+        tensors[f"best.{key}"] = v.detach().cpu().contiguous()
     scalars: dict[str, Any] = {}
     groups = []
     for k, o in enumerate(optimizer.optimizers):

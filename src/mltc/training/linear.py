@@ -107,7 +107,7 @@ class EntryLoss:
             return
         if cfg.get("db_mu") == "auto":
             cfg["db_mu"] = LF.estimate_db_mu(torch.from_numpy(Y.toarray()), torch.as_tensor(class_freq))
-        module = make_loss(self.name, class_freq, train_num, preset, **{**cfg, "fused": False})
+        module: Any = make_loss(self.name, class_freq, train_num, preset, **{**cfg, "fused": False})
         self.reweight, self.focal = module.reweight, module.focal
         self.ntr_bias = module.ntr_bias
         self.cb_weight = module.cb_weight
@@ -311,12 +311,12 @@ class LinearFitter:
         blocks = [order[s:s + bs] for s in range(0, L, bs)]
         W_parts: list[sp.csc_matrix] = []
         bias = np.zeros(L, np.float32)
-        oof = [] if need_cv else None
+        oof: list[Any] | None = [] if need_cv else None
         inv_c = 1.0 / float(solver.C)
         bar = tqdm(total=L * (1 + (folds if need_cv else 0)), desc="fitting labels", unit="label", leave=False,
                    disable=(not self.progress) if self.progress is not None else None)
         prior = prior_logits(space.class_freq_, space.train_num_).numpy()
-        stats = {"iterations": [], "evaluations": 0, "not_converged": 0}
+        stats: dict[str, Any] = {"iterations": [], "evaluations": 0, "not_converged": 0}
         threads = int(cfg.threads or torch.get_num_threads() or 1)
 
         def solve(part: int, cols_np: np.ndarray, W0: torch.Tensor | None, gref) -> tuple[np.ndarray, np.ndarray, int, int, int]:
