@@ -113,6 +113,7 @@ def _long_tail_corpus(n, labels, seed):
     return make_examples(texts, labs)
 
 
+@pytest.mark.slow
 def test_many_labels_cv_thresholds_keep_cardinality_near_gold():
     train_ex = _long_tail_corpus(1500, 300, 0)
     val_ex = _long_tail_corpus(200, 300, 1)
