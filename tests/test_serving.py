@@ -196,7 +196,7 @@ def test_iter_input_texts_is_lazy(tmp_path):
     assert next(it) == "text 0" and next(it) == "text 1"
 
 
-@pytest.mark.parametrize("model", ["tfidf-linear", "svm"])
+@pytest.mark.parametrize("model", [pytest.param("tfidf-linear", marks=pytest.mark.slow), "svm"])
 def test_onnx_matches_torch(model, tmp_path):
     import onnxruntime as ort
     from click.testing import CliRunner
