@@ -74,9 +74,11 @@ def main() -> None:
           f"{'met' if worst <= 1.5 else 'MISSED'}")
     malloc = {k: v for k, v in os.environ.items() if k.startswith("MALLOC_")}
     meta = {"command": " ".join(f"{k}={v}" for k, v in malloc.items()) + (" " if malloc else "") +
-            "python benchmarks/bench_losses.py" + (f" --out {args.out}" if args.out != "losses" else ""), "batch": args.batch, "labels": args.labels,
+            "python benchmarks/bench_losses.py" + (f" --out {args.out}" if args.out != "losses" else ""),
+            "batch": args.batch, "labels": args.labels,
             "repeats": args.repeats, "device": args.device, "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "machine": platform.machine(), "python": sys.version.split()[0], "worst_ratio": worst, "worst_min_ratio": worst_min, "target": 1.5}
+            "machine": platform.machine(), "python": sys.version.split()[0], "worst_ratio": worst, "worst_min_ratio": worst_min,
+            "target": 1.5}
     OUT.mkdir(parents=True, exist_ok=True)
     write_json(OUT / f"{args.out}.json", {"meta": meta, "rows": rows})
     md = [f"# Loss speed: forward + backward, {args.batch} x {args.labels} ({args.device}, torch {torch.__version__})", "",

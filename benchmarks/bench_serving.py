@@ -163,7 +163,8 @@ def main() -> None:
 
     # servers under load
     import json as _json
-    (tmp / "train.json").write_text(_json.dumps({"texts": [e.text for e in data.train], "labels": [list(e.labels) for e in data.train]}))
+    (tmp / "train.json").write_text(_json.dumps({"texts": [e.text for e in data.train],
+                                                 "labels": [list(e.labels) for e in data.train]}))
     (tmp / "sk_app.py").write_text(SKLEARN_APP)
     servers = {
         "mltc": [sys.executable, "-m", "mltc.cli.main", "serve", str(model), "--log-level", "warning", "--port"],
@@ -189,15 +190,17 @@ def main() -> None:
             "model": "tfidf-linear, loss ntr-fl, trained on Reuters (6,770 texts)"}
     write_json(ROOT / "results" / "serving.json", {"meta": meta, **results})
     md = ["# Serving and batch prediction (Reuters test texts)", "", f"Command: `{meta['command']}`; {meta['machine']}; "
-          f"model: {meta['model']}. The scikit-learn side is `Pipeline(TfidfVectorizer(), OneVsRestClassifier(LinearSVC()))`.", "",
+          f"model: {meta['model']}. The scikit-learn side is "
+          "`Pipeline(TfidfVectorizer(), OneVsRestClassifier(LinearSVC()))`.", "",
           "| batch prediction | texts | texts/s | ratio |", "|---|---|---|---|"]
     for name, r in b.items():
         md.append(f"| {name} | {r['texts']} | {r['texts_per_s']:.0f} | {r['texts_per_s'] / b['sklearn']['texts_per_s']:.2f}x |")
     md += ["", "| `mltc predict` streaming | lines | peak RSS (MB) | texts/s |", "|---|---|---|---|"]
     md += [f"| | {r['lines']:,} | {r['peak_rss_mb']} | {r['texts_per_s']:.0f} |" for r in stream]
-    md += [f"", f"Peak memory ratio {stream[-1]['lines']:,} / {stream[0]['lines']:,} lines: "
+    md += ["", f"Peak memory ratio {stream[-1]['lines']:,} / {stream[0]['lines']:,} lines: "
                f"{stream[-1]['peak_rss_mb'] / stream[0]['peak_rss_mb']:.2f}x.", "",
-           f"| server (127.0.0.1, {args.concurrency} clients, {args.seconds:.0f}s, 1 text/request) | requests | errors | req/s | p50 ms | p99 ms |",
+           f"| server (127.0.0.1, {args.concurrency} clients, {args.seconds:.0f}s, 1 text/request) "
+           "| requests | errors | req/s | p50 ms | p99 ms |",
            "|---|---|---|---|---|---|"]
     for name, r in s.items():
         md.append(f"| {name} | {r['requests']} | {r['errors']} | {r['throughput_rps']} | {r['p50_ms']} | {r['p99_ms']} |")

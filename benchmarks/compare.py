@@ -95,9 +95,11 @@ def main() -> None:
     write_json(out / "summary.json", {"meta": meta, "rows": agg})
     md = [f"# {args.data}: {args.model}, decision {args.decision} {options or ''}, seeds {args.seeds}", "",
           f"Command: `{meta['command']}`  ", f"Machine: {meta['machine']}, torch {torch.__version__}; "
-          f"wall time {meta['wall_seconds']:.0f}s for {len(seeds)} seed(s) ({meta['wall_seconds'] / len(seeds):.0f}s per grid).", "",
+          f"wall time {meta['wall_seconds']:.0f}s for {len(seeds)} seed(s) "
+          f"({meta['wall_seconds'] / len(seeds):.0f}s per grid).", "",
           "Mean ± std over seeds, test split; '(paper)' rows are Huang et al. (2021): BERT-base, except their SVM row.", "",
-          "| Row | Total Mi-F1 | Total Ma-F1 | Head Mi-F1 | Head Ma-F1 | Medium Mi-F1 | Medium Ma-F1 | Tail Mi-F1 | Tail Ma-F1 | Time (s) |",
+          "| Row | Total Mi-F1 | Total Ma-F1 | Head Mi-F1 | Head Ma-F1 | Medium Mi-F1 | Medium Ma-F1 | Tail Mi-F1 | Tail Ma-F1 "
+          "| Time (s) |",
           "|" + "---|" * 10]
     for e in agg:
         cells = [e["display"]] + [f"{e[f'{g}_{m}_mean']:.2f} ± {e[f'{g}_{m}_std']:.2f}" for g, m in COLS]

@@ -8,11 +8,11 @@ What it does, in order:
 
 1. Prints the device (``torch.cuda.get_device_name``) and refuses to run on CPU unless ``--tiny``.
 2. Timing probe: for every cell of the grid ({bf16, fp16} x {512, 256} by default, in the
-   priority order bf16/512, bf16/256, fp16/256, fp16/512), one epoch on a random subset of the training texts, then test-style inference;
-   from these it estimates a full epoch (training + validation scoring) and a row's overhead.
+   priority order bf16/512, bf16/256, fp16/256, fp16/512), one epoch on a random subset of the training texts, then
+   test-style inference; from these it estimates a full epoch (training + validation scoring) and a row's overhead.
 3. The frozen-encoder compare (encoder run once per text, head trained with every loss).
-4. The fine-tuned compare for each grid cell, in priority order, protocol as in the paper: batch 32, AdamW 1e-4 (constant rate), up to 40 epochs,
-   early stopping with patience 5 on validation micro-F1, one global threshold from 0.40-0.60.
+4. The fine-tuned compare for each grid cell, in priority order, protocol as in the paper: batch 32, AdamW 1e-4 (constant
+   rate), up to 40 epochs, early stopping with patience 5 on validation micro-F1, one global threshold from 0.40-0.60.
    Before each cell the epoch cap is set from the time left: the cap leaves room for the
    remaining cells at ``--min-epochs``; a cell that cannot get ``--min-epochs`` is skipped and
    says so. Early stopping returns unused time to the later cells.
@@ -314,7 +314,8 @@ def summary_markdown(summary: dict[str, Any]) -> str:
                  else f"Fine-tuned, {cfg['precision']}, max length {cfg['featurizer_options'].get('max_len')}, "
                       f"epoch cap {run.get('epoch_cap')}")
         note = (" The first row's inference figure includes encoding the test texts (cold cache); later rows reuse "
-                "the cached vectors, and their training texts/s are the head's alone." if cfg["model"] == "frozen-encoder" else "")
+                "the cached vectors, and their training texts/s are the head's alone."
+                if cfg["model"] == "frozen-encoder" else "")
         md += ["", f"## {title}", "", f"Wall time {run['wall_seconds']:.0f}s; results in `{run['name']}/`.{note}", "",
                "| row | epochs run | best epoch | train texts/s | inference texts/s | peak GPU MiB | time (s) |",
                "|---|---|---|---|---|---|---|"]

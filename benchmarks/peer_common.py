@@ -108,7 +108,10 @@ def write_predictions(path: str | Path, decision_fn, X, labels: Sequence[str], s
     with open(path, "w", encoding="utf-8") as f:
         for rows in iter_chunks(X.shape[0]):
             D = np.asarray(decision_fn(X[rows]), dtype=np.float64) + shift
-            best = np.argpartition(-D, top - 1, axis=1)[:, :top] if top < D.shape[1] else np.tile(np.arange(D.shape[1]), (D.shape[0], 1))
+            if top < D.shape[1]:
+                best = np.argpartition(-D, top - 1, axis=1)[:, :top]
+            else:
+                best = np.tile(np.arange(D.shape[1]), (D.shape[0], 1))
             for i in range(D.shape[0]):
                 idx = best[i][np.argsort(-D[i, best[i]], kind="stable")]
                 pos = np.flatnonzero(D[i] > 0)

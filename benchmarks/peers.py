@@ -235,11 +235,14 @@ def table(result: dict) -> str:
              f"{g['test_texts']} test texts; {g['train_labels']} labels in training "
              f"(head {g['label_groups_by_train_freq']['head']}, medium {g['label_groups_by_train_freq']['medium']}, "
              f"tail {g['label_groups_by_train_freq']['tail']}; with test support: "
-             + ", ".join(f"{k} {v}" for k, v in g["labels_with_test_support_by_group"].items()) + f"); gold labels per test text {g['gold_labels_per_text']:.2f}; "
+             + ", ".join(f"{k} {v}" for k, v in g["labels_with_test_support_by_group"].items())
+             + f"); gold labels per test text {g['gold_labels_per_text']:.2f}; "
              f"{g['unseen_gold_occurrences']} gold test label occurrences unseen in training "
-             f"({g['unseen_gold_labels']} labels), counted as misses; {g['test_texts_without_gold']} test texts without gold labels.",
+             f"({g['unseen_gold_labels']} labels), counted as misses; "
+             f"{g['test_texts_without_gold']} test texts without gold labels.",
              "",
-             "| contender | micro-F1 | macro-F1 | tail macro-F1 | P@1 | labels/text | train s | × SVM time | CPU s | peak RSS MB | status |",
+             "| contender | micro-F1 | macro-F1 | tail macro-F1 | P@1 | labels/text | train s | × SVM time | CPU s | peak RSS MB "
+             "| status |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         m = r.get("metrics") or {}
@@ -381,7 +384,8 @@ def run_dataset(name: str, args, mltc_cmd: list[str]) -> dict:
             print(f"-- {c['name']}: {shlex.join(c['command'])}", flush=True)
             row = {"name": c["name"], "kind": c["kind"],
                    "command": shlex.join(c["command"]).replace(str(work), "$TMP")}
-            row.update(run_measured(c["command"], work / f"log-{c['name'].replace(':', '-')}.txt", args.timeout, args.python, child_env(args)))
+            log = work / f"log-{c['name'].replace(':', '-')}.txt"
+            row.update(run_measured(c["command"], log, args.timeout, args.python, child_env(args)))
             if row["status"] == "ok":
                 try:
                     if c["kind"] == "mltc":

@@ -1,3 +1,12 @@
+"""Shared fixtures.
+
+Test tiers: ``pytest -m "not slow"`` is the fast tier (well under 2 minutes on 2 cores); CI runs
+everything. A test is marked ``@pytest.mark.slow`` (a whole file: ``pytestmark = pytest.mark.slow``)
+when it reads the shared data sets (the ``data_dir`` fixture, fixtures built on it such as
+``reuters``, or ``MLTC_DATA_DIR``) or takes more than about 2 seconds. The data-set rule is
+enforced: by :func:`_data_set_tests_are_slow` below when a test runs, and by
+tests/test_test_tiers.py, which reads every test file.
+"""
 import os
 from pathlib import Path
 
@@ -5,6 +14,14 @@ import pytest
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 DATA_DIR = Path(os.environ.get("MLTC_DATA_DIR", SHARED))
+
+
+@pytest.fixture(autouse=True)
+def _data_set_tests_are_slow(request):
+    """Fail a test that reads the shared data sets unless it is marked slow (the fast tier never reads them)."""
+    if "data_dir" in request.fixturenames and request.node.get_closest_marker("slow") is None:
+        pytest.fail(f"{request.node.nodeid} reads the shared data sets (MLTC_DATA_DIR): mark it @pytest.mark.slow",
+                    pytrace=False)
 
 
 @pytest.fixture(scope="session")

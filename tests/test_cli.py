@@ -38,6 +38,7 @@ def run(runner, args, code=0, input=None):
     return result
 
 
+@pytest.mark.slow
 def test_stats_reuters_json(runner, data_dir):
     out = run(runner, ["stats", "--data", "reuters21578", "--data-dir", str(data_dir), "--json"]).output
     st = json.loads(out)
@@ -48,11 +49,13 @@ def test_stats_reuters_json(runner, data_dir):
 
 
 @pytest.mark.parametrize("name", ["goemotions", "cail2019-divorce", "cail2019-labor", "cail2019-loan"])
+@pytest.mark.slow
 def test_stats_other_datasets(runner, data_dir, name):
     out = run(runner, ["stats", "--data", name, "--data-dir", str(data_dir)]).output
     assert "label groups by training frequency" in out and "co-occurrence" in out
 
 
+@pytest.mark.slow
 def test_stats_from_env_data_dir(runner, data_dir, monkeypatch):
     monkeypatch.setenv("MLTC_DATA_DIR", str(data_dir))
     assert "labels: 28" in run(runner, ["stats", "--data", "goemotions"]).output
@@ -122,6 +125,7 @@ def test_compare_writes_tables(runner, toy_files, tmp_path):
     assert results["rows"][3]["decision"]["kind"] == "fixed"
 
 
+@pytest.mark.slow
 def test_download_from_local_server(runner, data_dir, tmp_path):
     """`datasets download` against a loopback HTTP server serving a tarball of the shared copy."""
     archive = tmp_path / "serve" / "reuters21578.tar.gz"

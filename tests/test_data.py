@@ -126,6 +126,7 @@ def test_cooccurrence_and_label_count_groups():
 
 
 # ------------------------------------------------------------------- real data sets
+@pytest.mark.slow
 def test_reuters_apte_mod(reuters):
     assert len(reuters.train) + len(reuters.validation) == 7770
     assert len(reuters.validation) == 1000 and len(reuters.test) == 3019
@@ -157,6 +158,7 @@ def test_reuters_all_categories(data_dir):
     assert len(d.validation) == 1000
 
 
+@pytest.mark.slow
 def test_reuters_stats(reuters):
     st = dataset_statistics(reuters)
     assert st["num_labels"] == 90
@@ -165,6 +167,7 @@ def test_reuters_stats(reuters):
     assert st["splits"]["test"]["texts"] == 3019
 
 
+@pytest.mark.slow
 def test_goemotions(data_dir):
     d = load_dataset("goemotions", data_dir)
     assert (len(d.train), len(d.validation), len(d.test)) == (43410, 5426, 5427)
@@ -173,9 +176,13 @@ def test_goemotions(data_dir):
 
 
 @pytest.mark.parametrize("domain", ["divorce", "labor", "loan"])
+@pytest.mark.slow
 def test_cail_split_by_document(data_dir, domain):
     d = load_dataset(f"cail2019-{domain}", data_dir)
-    docs = lambda ex: {e.id.split("-")[0] for e in ex}
+
+    def docs(examples):
+        return {e.id.split("-")[0] for e in examples}
+
     assert not docs(d.train) & docs(d.test) and not docs(d.train) & docs(d.validation)
     assert len(d.labels) == 20
     again = load_dataset(f"cail2019-{domain}", data_dir)

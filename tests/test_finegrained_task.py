@@ -63,7 +63,7 @@ def test_one_classifier_one_loader(run):
     assert clf.config["loss"] == "ce" and clf.config["decision"] == "argmax" and clf.config["optimizer"] == "sgd"
     assert "test" in clf.metrics and clf.metrics["best_epoch"] >= 1
     with pytest.raises(AttributeError, match="graded model has no label space"):
-        clf.label_space
+        _ = clf.label_space
 
 
 def test_predict_and_evaluate(run):

@@ -32,6 +32,7 @@ def toy_splits():
     return DatasetSplits("reuters21578", ex(TOY_TRAIN), ex(TOY_VAL), ex(TOY_VAL + TOY_TRAIN[:3]))
 
 
+@pytest.mark.slow
 def test_tiny_run_writes_summary_and_tables(gpu_script, tiny_bert, tmp_path, monkeypatch):  # noqa: F811
     monkeypatch.setenv("MLTC_CACHE_DIR", str(tmp_path / "cache"))  # the script points it at a fresh folder
     out = tmp_path / "out"

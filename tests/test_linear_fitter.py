@@ -12,7 +12,7 @@ from mltc.data import make_examples
 from mltc.decision.cv import CVPerLabelThreshold, _best_cut, cv_thresholds
 from mltc.io import summarize_names
 from mltc.training import TrainConfig, fitter_name, train
-from mltc.training.linear import Design, EntryLoss, make_objective
+from mltc.training.linear_parts import Design, EntryLoss, make_objective
 from mltc.training.solver import lbfgs_columns
 
 
@@ -113,6 +113,7 @@ def _long_tail_corpus(n, labels, seed):
     return make_examples(texts, labs)
 
 
+@pytest.mark.slow
 def test_many_labels_cv_thresholds_keep_cardinality_near_gold():
     train_ex = _long_tail_corpus(1500, 300, 0)
     val_ex = _long_tail_corpus(200, 300, 1)

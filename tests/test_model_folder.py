@@ -254,7 +254,7 @@ def test_graded_model_is_checked_too(tmp_path):
         mltc.load(folder)
     for bad, fragment in ((["love", "love"], "repeats"), (["love", ""], "non-empty"), ("love,joy", "list"),
                           ([1, 2], "non-empty string")):
-        edit(folder, "mltc.json", lambda d: d["task"].update(aspects=bad))
+        edit(folder, "mltc.json", lambda d, bad=bad: d["task"].update(aspects=bad))
         refused(folder, "mltc.json", fragment)
     edit(folder, "mltc.json", lambda d: d["task"].update(aspects=["love", "joy"], levels=["0", "1", "2"]))
     refused(folder, "mltc.json", "do not match")

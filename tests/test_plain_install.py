@@ -7,6 +7,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from conftest import TOY_TRAIN, TOY_VAL
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +39,7 @@ def _mltc(tmp_path, *args, input=None):
                           input=input, timeout=120, cwd=tmp_path)
 
 
+@pytest.mark.slow
 def test_train_predict_evaluate_without_optional_packages(tmp_path):
     for name, rows in (("train.jsonl", TOY_TRAIN), ("val.jsonl", TOY_VAL)):
         (tmp_path / name).write_text("".join(json.dumps({"text": t, "labels": l}) + "\n" for t, l in rows))

@@ -28,6 +28,7 @@ def small_compare(reuters, tmp_path_factory):
     return data, summary, compare_report(summary, data, out / "report")
 
 
+@pytest.mark.slow
 def test_compare_report_files(small_compare):
     _, _, index = small_compare
     folder = index.parent
@@ -36,6 +37,7 @@ def test_compare_report_files(small_compare):
         assert (folder / f"{name}.svg").read_text().lstrip().startswith(("<?xml", "<svg")), name
 
 
+@pytest.mark.slow
 def test_html_references_nothing_outside(small_compare):
     html = small_compare[2].read_text(encoding="utf-8")
     refs = re.findall(r"""(?:src|href)\s*=\s*['"]([^'"]*)['"]""", html)
@@ -44,6 +46,7 @@ def test_html_references_nothing_outside(small_compare):
     assert len(re.findall(r"<img ", html)) == len(FIGURES)
 
 
+@pytest.mark.slow
 def test_figures_show_the_run_data(small_compare):
     data, summary, _ = small_compare
     space = LabelSpace(data.labels).fit(e.labels for e in data.train)
@@ -75,6 +78,7 @@ def test_aspect_confusion_figure():
     assert texts == ["5", "1", "2", "7"] and fig.axes[1].get_title() == "anger"
 
 
+@pytest.mark.slow
 def test_stats_and_evaluate_reports_from_cli(tmp_path, data_dir, small_compare):
     runner = CliRunner()
     res = runner.invoke(cli, ["stats", "--data", "cail2019-labor", "--data-dir", str(data_dir), "--report", str(tmp_path / "s")])
@@ -89,7 +93,8 @@ def test_stats_and_evaluate_reports_from_cli(tmp_path, data_dir, small_compare):
     with open(val, "w") as fh:
         for e in data.validation[:200]:
             fh.write(json.dumps({"text": e.text, "labels": list(e.labels)}) + "\n")
-    res = runner.invoke(cli, ["train", "--train", str(train), "--validation", str(val), "--decision", "global", "--out", str(tmp_path / "m")])
+    res = runner.invoke(cli, ["train", "--train", str(train), "--validation", str(val), "--decision", "global",
+                              "--out", str(tmp_path / "m")])
     assert res.exit_code == 0, res.output
     res = runner.invoke(cli, ["evaluate", str(tmp_path / "m"), "--test", str(val), "--report", str(tmp_path / "e")])
     assert res.exit_code == 0, res.output
@@ -97,6 +102,7 @@ def test_stats_and_evaluate_reports_from_cli(tmp_path, data_dir, small_compare):
         assert (tmp_path / "e" / f"{name}.png").exists(), name
 
 
+@pytest.mark.slow
 def test_report_renders_in_headless_chromium(small_compare):
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

@@ -169,8 +169,8 @@ def test_the_cli_refuses_with_exit_2(run, tmp_path):
     tr.write_text("text\tlabels\n" + "".join(f"{t}\t{','.join(l)}\n" for t, l in TOY_TRAIN))
     va.write_text("text\tlabels\n" + "".join(f"{t}\t{','.join(l)}\n" for t, l in TOY_VAL))
     out = tmp_path / "cli-run"
-    args = ["train", "--train", str(tr), "--validation", str(va), "--loss", "bce", "--optimizer", "sgd", "--epochs", "1", "--seed", "1",
-            "--out", str(out), "--keep-checkpoint", "true"]
+    args = ["train", "--train", str(tr), "--validation", str(va), "--loss", "bce", "--optimizer", "sgd", "--epochs", "1",
+            "--seed", "1", "--out", str(out), "--keep-checkpoint", "true"]
     assert CliRunner().invoke(cli, args).exit_code == 0
     res = CliRunner().invoke(cli, args + ["--resume", "--lr", "0.1"])
     assert res.exit_code == 2 and res.output.startswith("error: ") and "lr: checkpoint" in res.output, res.output

@@ -94,6 +94,7 @@ def test_short_body_with_larger_content_length_is_closed(live):
     assert b"not received in time" in replies[0]
 
 
+@pytest.mark.slow
 def test_stalled_headers_are_closed(live):
     socks = []
     for _ in range(5):

@@ -110,6 +110,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_bounded_load_on_loopback(clf):
     """16 concurrent clients for 2 s against a real uvicorn server: zero errors, requests batched."""
     import uvicorn
@@ -150,6 +151,7 @@ def test_bounded_load_on_loopback(clf):
     assert app.state.batcher.batches < len(codes)  # concurrent requests were scored together
 
 
+@pytest.mark.slow
 def test_serve_binds_loopback_by_default(clf, tmp_path):
     clf.save(tmp_path / "m")
     port = _free_port()
@@ -194,7 +196,7 @@ def test_iter_input_texts_is_lazy(tmp_path):
     assert next(it) == "text 0" and next(it) == "text 1"
 
 
-@pytest.mark.parametrize("model", ["tfidf-linear", "svm"])
+@pytest.mark.parametrize("model", [pytest.param("tfidf-linear", marks=pytest.mark.slow), "svm"])
 def test_onnx_matches_torch(model, tmp_path):
     import onnxruntime as ort
     from click.testing import CliRunner

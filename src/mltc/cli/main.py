@@ -199,7 +199,7 @@ def export(model_dir, onnx_path):
     try:
         click.echo(f"wrote {export_onnx(load(model_dir), onnx_path)}")
     except NotImplementedError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
 
 
 def main() -> None:

@@ -20,7 +20,8 @@ import click
               help="Most seconds to receive a whole request body (then 408).")
 @click.option("--max-connections", default=1000, show_default=True, help="Open connections before new requests get 503.")
 @click.option("--log-level", default="info", show_default=True,
-              type=click.Choice(["critical", "error", "warning", "info", "debug"]), help="uvicorn log level (info logs every request).")
+              type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+              help="uvicorn log level (info logs every request).")
 def serve(model_dir, host, port, **limits):
     """Serve a saved model over HTTP (FastAPI + uvicorn): POST /v1/predict, GET /v1/labels, /v1/model, /healthz."""
     from ..options import check_port, check_serve_limits

@@ -30,8 +30,10 @@ class LabelSpace:
     """
 
     def __init__(self, labels: Sequence[str] | None = None) -> None:
-        self.labels = list(labels) if labels is not None else None
-        if self.labels is not None:
+        self._has_labels = labels is not None  # declared, or fixed by the first fit()
+        self.labels: list[str] = list(labels) if labels is not None else []
+        self.index_: dict[str, int] = {}
+        if self._has_labels:
             self._check_unique(self.labels)
             self.index_ = {l: i for i, l in enumerate(self.labels)}
 
@@ -47,9 +49,9 @@ class LabelSpace:
     def fit(self, train_labels: Iterable[Sequence[str]]) -> "LabelSpace":
         train_labels = [tuple(l) for l in train_labels]
         counts = Counter(l for labels in train_labels for l in set(labels))
-        if self.labels is None:
+        if not self._has_labels:
             self._check_unique(sorted(counts))
-            self.labels = sorted(counts)
+            self.labels, self._has_labels = sorted(counts), True
             self.index_ = {l: i for i, l in enumerate(self.labels)}
         unknown = set(counts) - set(self.index_)
         if unknown:
@@ -63,7 +65,7 @@ class LabelSpace:
 
     @property
     def num_labels(self) -> int:
-        return len(self.labels or ())
+        return len(self.labels)
 
     @property
     def zero_frequency_labels(self) -> list[str]:

@@ -94,7 +94,8 @@ def format_statistics(st: dict) -> str:
     lines.append("rarest: " + ", ".join(f"{l} {n}" for l, n in freq[-8:]))
     tr = st["splits"].get("train")
     if tr:
-        lines.append("train texts per number of labels: " + ", ".join(f"{k}: {v}" for k, v in tr["texts_per_label_count"].items()))
+        per_count = ", ".join(f"{k}: {v}" for k, v in tr["texts_per_label_count"].items())
+        lines.append("train texts per number of labels: " + per_count)
     co = st["cooccurrence_top"]
     if co["labels"]:
         w = max(len(l) for l in co["labels"]) + 1

@@ -44,7 +44,7 @@ class CVPerLabelThreshold(Decision):
 
     kind = "cv-per-label"
 
-    def __init__(self, thresholds: Sequence[float] | None = None, objective: str = "micro+macro", folds: int = 3,
+    def __init__(self, thresholds: Sequence[float] | np.ndarray | None = None, objective: str = "micro+macro", folds: int = 3,
                  min_labels: int = 0) -> None:
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")

@@ -63,6 +63,7 @@ class Decision:
     """Base class: ``fit(scores, Y)``, ``predict(scores)``, ``to_dict()``/``from_dict()``."""
 
     kind = "base"
+    curve_: dict | None = None  # (grid, F1) for plotting, where a decision searched a grid
 
     def fit(self, scores: np.ndarray, Y: np.ndarray) -> "Decision":
         return self

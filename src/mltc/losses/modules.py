@@ -69,6 +69,10 @@ class BalancedLoss(nn.Module):
         re-weighting, so it is refused together with ``reweight='cb'`` or ``'db'``.
     """
 
+    class_freq: torch.Tensor | None  # buffers (None where the loss does not use them)
+    cb_weight: torch.Tensor | None
+    ntr_bias: torch.Tensor | None
+
     def __init__(
         self,
         class_freq: Any = None,
@@ -115,16 +119,18 @@ class BalancedLoss(nn.Module):
             freq = LF.sanitize_class_freq(class_freq, train_num if ntr else None, what="loss")
         self.register_buffer("class_freq", freq, persistent=False)
         self.train_num = train_num
-        cb = LF.class_balanced_weights(freq, cb_beta) if reweight == "cb" else None
+        cb = LF.class_balanced_weights(freq, cb_beta) if reweight == "cb" and freq is not None else None
         self.register_buffer("cb_weight", cb, persistent=False)
-        bias = LF.negative_tolerant_bias(freq, train_num, ntr_kappa) if ntr else None
+        bias = None
+        if ntr and freq is not None and train_num is not None:
+            bias = LF.negative_tolerant_bias(freq, train_num, ntr_kappa)
         self.register_buffer("ntr_bias", bias, persistent=False)
 
     def weights(self, targets: torch.Tensor) -> torch.Tensor | None:
         """The re-weighting term for a batch of targets, or ``None``."""
-        if self.reweight == "cb":
+        if self.reweight == "cb" and self.cb_weight is not None:
             return self.cb_weight.to(targets.device)
-        if self.reweight == "db":
+        if self.reweight == "db" and self.class_freq is not None:
             return LF.rebalanced_weights(
                 targets, self.class_freq, self.db_alpha, self.db_beta, self.db_mu
             )

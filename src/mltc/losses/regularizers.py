@@ -44,7 +44,10 @@ class FGM:
     """
 
     def __init__(self, embedding: nn.Module | torch.Tensor, epsilon: float = 1.0) -> None:
-        self.weight = embedding.weight if isinstance(embedding, nn.Module) else embedding
+        weight = embedding.weight if isinstance(embedding, nn.Module) else embedding
+        if not isinstance(weight, torch.Tensor):
+            raise TypeError(f"FGM needs an embedding module with a weight tensor, got {type(embedding).__name__}")
+        self.weight: torch.Tensor = weight
         self.epsilon = float(epsilon)
         self._backup: torch.Tensor | None = None
 

@@ -70,7 +70,7 @@ def precision_recall_f1(
     return prf_from_counts(tp, fp, fn, average, zero_division)
 
 
-def micro_macro(Y_true: np.ndarray, Y_pred: np.ndarray, labels: Sequence[int] | None = None) -> dict:
+def micro_macro(Y_true: np.ndarray, Y_pred: np.ndarray, labels: Sequence[int] | np.ndarray | None = None) -> dict:
     """``{'micro_p', 'micro_r', 'micro_f1', 'macro_p', 'macro_r', 'macro_f1'}`` in percent."""
     tp, fp, fn = confusion_counts(Y_true, Y_pred)
     if labels is not None:

@@ -103,8 +103,8 @@ class MetricAccumulator:
     def compute(self) -> dict[str, float]:
         out = {}
         for avg in ("micro", "macro"):
-            m = prf_from_counts(self.tp, self.fp, self.fn, avg)
-            out[f"{avg}_p"], out[f"{avg}_r"], out[f"{avg}_f1"] = (100 * m[k] for k in ("precision", "recall", "f1"))
+            prf = prf_from_counts(self.tp, self.fp, self.fn, avg)
+            out[f"{avg}_p"], out[f"{avg}_r"], out[f"{avg}_f1"] = (100 * prf[k] for k in ("precision", "recall", "f1"))
         for m in self.metrics:
             if "@" in m:
                 out[m] = 100 * self.rank_sums.get(m, 0.0) / self.rank_n if self.rank_n else 0.0

@@ -19,12 +19,12 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from ..modelcheck import public_name
-from .featurizers import Featurizer, TfidfFeaturizer, featurizer_from_dict
+from ..modelcheck import ModelFormatError, blame, only_keys, public_name, require_int
+from .featurizer_base import Featurizer, encoder_folder, register_featurizer
 from .heads import masked_mean
 from .text import clip
+from .tfidf import TfidfFeaturizer, check_tfidf_dict, load_tfidf
 from .transformer import _auto, position_limit
-
 
 DEFAULT_CACHE_MAX_MB = 2048.0
 
@@ -106,8 +106,9 @@ class FrozenEncoderFeaturizer(Featurizer):
         self.tfidf_options = ({} if tfidf is True else dict(tfidf)) if tfidf else None
         self.cache_dir = cache_dir
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.tfidf = featurizer_from_dict(tfidf_state) if tfidf_state else None
-        self._model = self._tokenizer = None
+        self.tfidf = _tfidf_from_state(tfidf_state) if tfidf_state else None
+        self._model: Any = None  # the Hugging Face encoder and tokenizer once loaded
+        self._tokenizer: Any = None
         source = encoder_dir or encoder
         if source is not None:
             tf = _auto()
@@ -170,7 +171,7 @@ class FrozenEncoderFeaturizer(Featurizer):
     def batch(self, encoded: tuple[np.ndarray, Any], rows: np.ndarray) -> dict[str, torch.Tensor]:
         dense, sparse = encoded
         out = {"dense": torch.from_numpy(dense[rows])}
-        if sparse is not None:
+        if sparse is not None and self.tfidf is not None:
             out.update(self.tfidf.batch(sparse, rows))
         return out
 
@@ -188,3 +189,27 @@ class FrozenEncoderFeaturizer(Featurizer):
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "encoder": public_name(self.encoder), "max_len": self.max_len, "batch_size": self.batch_size,
                 "encoder_dir": "encoder", "tfidf_state": self.tfidf.to_dict() if self.tfidf is not None else None}
+
+
+def _tfidf_from_state(state: Any, path: Any = "featurizer.json") -> TfidfFeaturizer:
+    """The TF-IDF part of a frozen-encoder featurizer from its (untrusted) stored state."""
+    if not isinstance(state, dict) or state.get("kind") != "tfidf":
+        raise ModelFormatError(path, "'tfidf_state' must be null or a TF-IDF featurizer")
+    return load_tfidf({k: v for k, v in state.items() if k != "kind"}, None, path)
+
+
+def load_frozen(d: dict[str, Any], folder=None, path="featurizer.json") -> FrozenEncoderFeaturizer:
+    """A :class:`FrozenEncoderFeaturizer` from its stored dict (``kind`` removed); the encoder comes from the folder."""
+    only_keys(d, ("encoder", "max_len", "batch_size", "encoder_dir", "tfidf_state"), path, "a frozen encoder")
+    require_int(d, "batch_size", path, 1, 10**6, optional=True)
+    d = {**d, "encoder_dir": encoder_folder(d, folder, path, "encoder_dir")}
+    state = d.get("tfidf_state")
+    if state is not None:
+        if not isinstance(state, dict) or state.get("kind") != "tfidf":
+            raise ModelFormatError(path, "'tfidf_state' must be null or a TF-IDF featurizer")
+        check_tfidf_dict({k: v for k, v in state.items() if k != "kind"}, path)
+    with blame(d["encoder_dir"], "cannot load the encoder"):
+        return FrozenEncoderFeaturizer(**d)
+
+
+register_featurizer("frozen-encoder", load_frozen)

@@ -67,6 +67,7 @@ class BiLSTMHead(nn.Module):
         states, _ = nn.utils.rnn.pad_packed_sequence(states, batch_first=True, total_length=h.shape[1])
         if self.pool is not None:
             return self.pool(states, mask)
+        assert self.out is not None  # built without attention
         valid = mask.clone()
         valid[:, 0] = True
         pooled = states.masked_fill(~valid.unsqueeze(-1), float("-inf")).amax(1)

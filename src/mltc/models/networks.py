@@ -11,6 +11,8 @@ exposes its word-embedding table as ``embedding`` (for FGM and the gradient pena
 """
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -95,6 +97,7 @@ class BiLSTMAttention(nn.Module):
         return self.head(self.dropout(self.embedding(ids)), mask)
 
     def output_bias(self) -> nn.Parameter:
+        assert self.head.pool is not None  # built with attention=True
         return self.head.pool.out.bias
 
 
@@ -106,6 +109,7 @@ class DenseLinear(nn.Module):
                  sparse_size: int = 0) -> None:
         super().__init__()
         self.dropout = nn.Dropout(dropout)
+        self.mlp: nn.Module
         if hidden_size:
             self.mlp = nn.Sequential(nn.Linear(input_size, hidden_size), nn.GELU(), nn.Dropout(dropout),
                                      nn.Linear(hidden_size, num_labels))
@@ -127,7 +131,9 @@ class DenseLinear(nn.Module):
         return logits
 
     def output_bias(self) -> nn.Parameter:
-        return self.mlp[-1].bias if isinstance(self.mlp, nn.Sequential) else self.mlp.bias
+        last = self.mlp[-1] if isinstance(self.mlp, nn.Sequential) else self.mlp
+        assert isinstance(last, nn.Linear)
+        return last.bias
 
 
 class SparseWeightLinear(nn.Module):
@@ -138,6 +144,10 @@ class SparseWeightLinear(nn.Module):
     an inference module (the linear fitter produces its weights; nothing trains it).
     """
 
+    indptr: torch.Tensor  # buffers
+    indices: torch.Tensor
+    data: torch.Tensor
+
     def __init__(self, input_size: int, num_labels: int, nnz: int = 0) -> None:
         super().__init__()
         self.input_size, self.num_labels = int(input_size), int(num_labels)
@@ -145,7 +155,7 @@ class SparseWeightLinear(nn.Module):
         self.register_buffer("indices", torch.zeros(int(nnz), dtype=torch.int64))
         self.register_buffer("data", torch.zeros(int(nnz), dtype=torch.float32))
         self.bias = nn.Parameter(torch.zeros(self.num_labels), requires_grad=False)
-        self._csr = None
+        self._csr: Any = None  # scipy.sparse.csr_matrix view of the buffers, built on first use
 
     def load_csr(self, indptr, indices, data, bias) -> None:
         with torch.no_grad():

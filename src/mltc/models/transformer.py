@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..modelcheck import public_name
-from .featurizers import Featurizer
+from ..modelcheck import blame, only_keys, public_name
+from .featurizer_base import Featurizer, encoder_folder, register_featurizer
 from .heads import make_head
 from .text import clip
 
@@ -49,7 +49,7 @@ class TransformerTokenizer(Featurizer):
 
     def __init__(self, encoder: str | None = None, max_len: int = 128, tokenizer_dir: str | None = None) -> None:
         self.encoder, self.max_len = encoder, int(max_len)
-        self.tokenizer = None
+        self.tokenizer: Any = None  # a Hugging Face tokenizer once loaded
         source = tokenizer_dir or encoder
         if source is not None:
             self.tokenizer = _auto().AutoTokenizer.from_pretrained(source)
@@ -61,7 +61,8 @@ class TransformerTokenizer(Featurizer):
 
     def fit(self, texts: Sequence[str]) -> "TransformerTokenizer":
         if self.tokenizer is None:
-            raise ValueError("a transformer model needs an encoder: a hub id or a local folder (featurizer/network option 'encoder')")
+            raise ValueError("a transformer model needs an encoder: a hub id or a local folder "
+                             "(featurizer/network option 'encoder')")
         return self
 
     def encode(self, texts: Sequence[str]) -> list[np.ndarray]:
@@ -87,7 +88,19 @@ class TransformerTokenizer(Featurizer):
         self.tokenizer.save_pretrained(str(folder / "tokenizer"))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "encoder": public_name(self.encoder), "max_len": self.max_len, "tokenizer_dir": "tokenizer"}
+        return {"kind": self.kind, "encoder": public_name(self.encoder), "max_len": self.max_len,
+                "tokenizer_dir": "tokenizer"}
+
+
+def load_tokenizer(d: dict[str, Any], folder=None, path="featurizer.json") -> TransformerTokenizer:
+    """A :class:`TransformerTokenizer` from its stored dict (``kind`` removed); the files come from the folder."""
+    only_keys(d, ("encoder", "max_len", "tokenizer_dir"), path, "a transformer tokenizer")
+    d = {**d, "tokenizer_dir": encoder_folder(d, folder, path, "tokenizer_dir")}
+    with blame(d["tokenizer_dir"], "cannot load the tokenizer"):
+        return TransformerTokenizer(**d)
+
+
+register_featurizer("transformer-tokenizer", load_tokenizer)
 
 
 class TransformerClassifier(nn.Module):
@@ -128,7 +141,8 @@ class TransformerClassifier(nn.Module):
         return self.head(h, attention_mask)
 
     def output_bias(self) -> nn.Parameter:
-        out = getattr(self.head, "out", None) or self.head.pool.out
+        head: Any = self.head
+        out = getattr(head, "out", None) or head.pool.out
         return out.bias
 
     def export_options(self) -> dict[str, Any]:

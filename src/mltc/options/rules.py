@@ -171,7 +171,8 @@ def annotation_rule(annotation: Any) -> Rule | None:
         inner = [annotation_rule(a) for a in args if a is not type(None)]
         if any(r is None or r.choices is not None for r in inner):
             return None
-        flat = tuple(dict.fromkeys(t for r in inner for t in (r.type if isinstance(r.type, tuple) else (r.type,))))
+        flat = tuple(dict.fromkeys(t for r in inner if r is not None
+                                   for t in (r.type if isinstance(r.type, tuple) else (r.type,))))
         return Rule(flat if len(flat) > 1 else flat[0], optional=optional)
     t = origin or annotation
     if t in (list, tuple):

@@ -248,7 +248,7 @@ def check_options_used(cfg: Any, given: Iterable[str] | None = None, fitters: It
     from ..decision import DECISIONS
     from ..losses import LOSSES
     from ..models.registry import MODELS
-    from ..training.fitters import FITTERS, fitter_name, used_fields
+    from ..training.registry import FITTERS, fitter_name, used_fields
     names = tuple(fitters) if fitters is not None else (fitter_name(cfg),)
     given = set(set_fields(cfg) if given is None else given)
     model = MODELS.canonical(cfg.model)

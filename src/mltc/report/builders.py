@@ -59,7 +59,8 @@ def evaluation_report(clf, report: dict, folder: str | Path, title: str = "") ->
     if curve:
         rep.add("Validation F1 against the threshold", "threshold_curve", figures.threshold_curves({name: curve}))
     else:
-        rep.add("Validation F1 against the threshold", caption=f"The decision ({report.get('decision', {}).get('kind')}) has no threshold curve.")
+        kind = report.get("decision", {}).get("kind")
+        rep.add("Validation F1 against the threshold", caption=f"The decision ({kind}) has no threshold curve.")
     if report.get("confused_pairs"):
         rep.add("Most confused label pairs", "confused_pairs", figures.confused_pairs_chart(report["confused_pairs"]))
     rep.add("Per label", table=[{k: p[k] for k in ("label", "train_freq", "support", "precision", "recall", "f1")}

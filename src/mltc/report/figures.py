@@ -18,7 +18,7 @@ GROUP_COLORS = {"head": "#4C72B0", "medium": "#DD8452", "tail": "#C44E52"}
 MARKERS = "os^vD<>pPX*h"
 
 
-def long_tail(class_freq: Sequence[int], labels: Sequence[str], head: int = 35, tail: int = 8) -> Figure:
+def long_tail(class_freq: Sequence[int] | np.ndarray, labels: Sequence[str], head: int = 35, tail: int = 8) -> Figure:
     """Training frequency per label, sorted, log scale, head/medium/tail bands marked."""
     freq = np.asarray(class_freq)
     order = np.argsort(-freq, kind="stable")

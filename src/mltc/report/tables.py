@@ -33,7 +33,7 @@ def table2_rows(results: Sequence[dict[str, Any]], published: bool = True) -> li
         rows.append(row)
         key = "svm" if r["name"].startswith("svm") else r["name"]
         if published and key in TABLE2 and (key != "svm" or r["name"] == "svm"):
-            paper = {"row": display_name(key) + " (paper)", "source": "paper", "seconds": None}
+            paper: dict[str, Any] = {"row": display_name(key) + " (paper)", "source": "paper", "seconds": None}
             for g in GROUPS:
                 mi, ma = TABLE2[key].get(g, (None, None))
                 paper[f"{g}_micro_f1"], paper[f"{g}_macro_f1"] = mi, ma
@@ -45,12 +45,12 @@ def table3_rows(results: Sequence[dict[str, Any]], published: bool = True) -> li
     rows = []
     for r in results:
         groups = r["test"]["by_num_labels"]
-        row = {"row": display_name(r["name"]), "source": "mltc"}
+        row: dict[str, Any] = {"row": display_name(r["name"]), "source": "mltc"}
         for g, v in groups.items():
             row[f"{g}_micro_f1"], row[f"{g}_macro_f1"], row[f"{g}_texts"] = v["micro_f1"], v["macro_f1"], v["num_texts"]
         rows.append(row)
         if published and r["name"] in TABLE3:
-            paper = {"row": display_name(r["name"]) + " (paper)", "source": "paper"}
+            paper: dict[str, Any] = {"row": display_name(r["name"]) + " (paper)", "source": "paper"}
             for g, (mi, ma) in TABLE3[r["name"]].items():
                 paper[f"{g}_micro_f1"], paper[f"{g}_macro_f1"] = mi, ma
             rows.append(paper)
@@ -58,7 +58,8 @@ def table3_rows(results: Sequence[dict[str, Any]], published: bool = True) -> li
 
 
 def markdown_table2(rows: Sequence[dict[str, Any]]) -> str:
-    head = "| Row | Total Mi-F1 | Total Ma-F1 | Head Mi-F1 | Head Ma-F1 | Medium Mi-F1 | Medium Ma-F1 | Tail Mi-F1 | Tail Ma-F1 | Time (s) |"
+    head = ("| Row | Total Mi-F1 | Total Ma-F1 | Head Mi-F1 | Head Ma-F1 | Medium Mi-F1 | Medium Ma-F1 | Tail Mi-F1 "
+            "| Tail Ma-F1 | Time (s) |")
     lines = [head, "|" + "---|" * 10]
     for r in rows:
         cells = [r["row"]] + [_fmt(r.get(f"{g}_{m}_f1")) for g in GROUPS for m in ("micro", "macro")]
@@ -99,7 +100,8 @@ def format_evaluation(report: dict[str, Any], per_label: int = 0) -> str:
     lines.append(f"{'part':<22}{'Mi-P':>8}{'Mi-R':>8}{'Mi-F1':>8}{'Ma-P':>8}{'Ma-R':>8}{'Ma-F1':>8}")
 
     def line(name, m):
-        return f"{name:<22}" + "".join(f"{m[k]:>8.2f}" for k in ("micro_p", "micro_r", "micro_f1", "macro_p", "macro_r", "macro_f1"))
+        keys = ("micro_p", "micro_r", "micro_f1", "macro_p", "macro_r", "macro_f1")
+        return f"{name:<22}" + "".join(f"{m[k]:>8.2f}" for k in keys)
 
     lines.append(line("total", report["total"]))
     for g, m in report.get("groups", {}).items():

@@ -174,7 +174,7 @@ def create_app(clf, max_texts: int = DEFAULT_LIMITS["max_texts"], max_text_chars
                     raise ValueError(f"text {i} has {len(t)} characters; the limit is {max_text_chars}")
             return texts
 
-    batcher = MicroBatcher(clf.scores if clf is not None else None, batch_window_ms, max_batch)
+    batcher = MicroBatcher(clf.scores if clf is not None else None, batch_window_ms, max_batch)  # type: ignore[arg-type]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -214,7 +214,7 @@ def create_app(clf, max_texts: int = DEFAULT_LIMITS["max_texts"], max_text_chars
                          422: {"description": "Invalid request (also: threshold and top_k together, a threshold "
                                               "outside the scores' range, top_k above the number of labels, "
                                               "threshold or top_k for a fine-grained model)"}})
-    async def predict(req: PredictRequest) -> PredictResponse:
+    async def predict(req: PredictRequest) -> PredictResponse | JSONResponse:
         problem = clf.task.override_problem(req.threshold, req.top_k)
         if problem:
             return JSONResponse({"detail": problem}, status_code=422)

@@ -66,6 +66,6 @@ def write_predictions(clf, texts: Iterable[str], output: str | None = None, batc
                 bar.update(batch_size)
         bar.update(n % batch_size)
         bar.close()
-    if tmp:
+    if tmp is not None and target is not None:
         tmp.replace(target)
     return n

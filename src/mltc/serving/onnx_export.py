@@ -51,6 +51,7 @@ def _export(module: nn.Module, example: tuple, path: Path, input_names: list[str
     dims = {0: batch, 1: torch.export.Dim("tokens")} if seq_dim else {0: batch}
     program = torch.onnx.export(module, example, input_names=input_names, output_names=["scores"],
                                 dynamic_shapes=tuple(dict(dims) for _ in input_names), dynamo=True, verbose=False)
+    assert program is not None  # dynamo=True returns the exported program
     program.save(str(path))
 
 

@@ -11,7 +11,8 @@ Fitters (each returns the same :class:`~mltc.classifier.Classifier`), the entrie
 from __future__ import annotations
 
 from .config import TrainConfig, load_train_config, merge_config, read_config_file, resolve_config
-from .fitters import FITTERS, fitter_name, train, used_fields
+from .fitters import train
+from .registry import FITTERS, fitter_name, used_fields
 from .linear import LinearFitter
 from .svm import fit_svm
 from .trainer import Trainer

@@ -101,10 +101,10 @@ def fingerprint_differences(saved: dict[str, Any], current: dict[str, Any]) -> l
 def save_checkpoint(folder: Path, model: torch.nn.Module, best_state: dict[str, torch.Tensor] | None,
                     optimizer: TrainingOptimizer, state: dict[str, Any], fingerprint: dict[str, Any] | None = None) -> None:
     tensors: dict[str, torch.Tensor] = {}
-    for k, v in model.state_dict().items():
-        tensors[f"model.{k}"] = v.detach().cpu().contiguous()
-    for k, v in (best_state or {}).items():
-        tensors[f"best.{k}"] = v.detach().cpu().contiguous()
+    for key, v in model.state_dict().items():
+        tensors[f"model.{key}"] = v.detach().cpu().contiguous()
+    for key, v in (best_state or {}).items():
+        tensors[f"best.{key}"] = v.detach().cpu().contiguous()
     scalars: dict[str, Any] = {}
     groups = []
     for k, o in enumerate(optimizer.optimizers):
@@ -155,7 +155,8 @@ def load_checkpoint(folder: Path, model: torch.nn.Module, optimizer: TrainingOpt
         check_run(meta, fingerprint, state_path)
     name = meta.get("tensors")
     if not isinstance(name, str) or not TENSORS_NAME.fullmatch(name):
-        raise ModelFormatError(state_path, f"'tensors' must name a tensors-NNNNN.safetensors file of the checkpoint, found {name!r}")
+        raise ModelFormatError(state_path, "'tensors' must name a tensors-NNNNN.safetensors file of the checkpoint, "
+                                           f"found {name!r}")
     tensors_path = inside(folder, name, state_path, "tensors")
     with blame(tensors_path, "cannot read the checkpoint tensors"):
         tensors = load_file(str(tensors_path))

@@ -17,9 +17,8 @@ resume, labels)`` with metadata:
 """
 from __future__ import annotations
 
-from ..models.registry import MODELS
 from .config import TrainConfig
-from .registry import FITTERS
+from .registry import FITTERS, fitter_name
 from .linear import LINEAR_DEFAULT_LOSS, LinearFitter
 from .svm import fit_svm
 from .trainer import Trainer
@@ -53,33 +52,6 @@ FITTERS.register(
 FITTERS.register(
     "svm", _svm, help="the paper's one-vs-rest LinearSVC baseline",
     uses=(*_COMMON, "svm_c", "svm_class_weight"), defaults={"decision": "global"}, how="--model svm")
-
-
-def fitter_name(config: TrainConfig) -> str:
-    """Which fitter trains ``config``: the model's first fitter (``MODELS`` metadata ``fitters``) unless
-    ``optimizer`` selects another of its fitters (``tfidf-linear``: ``linear`` by default and with
-    ``lbfgs``, ``neural`` with ``sgd``/``adamw``/``adagrad``)."""
-    key = MODELS.find(config.model)
-    if key is None:
-        raise ValueError(f"unknown model {config.model!r}; choose one of {', '.join(MODELS)}")
-    fitters = MODELS.meta(key, "fitters")
-    if config.optimizer is not None:
-        for name in fitters:
-            if config.optimizer in FITTERS.meta(name, "optimizers"):
-                return name
-        if any("optimizer" in FITTERS.meta(n, "uses") for n in fitters):
-            owner = next((n for n in FITTERS if config.optimizer in FITTERS.meta(n, "optimizers")), None)
-            if owner is None:
-                raise ValueError(f"unknown optimizer {config.optimizer!r}")
-            raise ValueError(f"optimizer {config.optimizer!r} selects the {owner} fitter "
-                             f"({FITTERS.meta(owner, 'how')}), which does not fit model {key!r}")
-    return fitters[0]
-
-
-def used_fields(fitter: str, model: str) -> frozenset[str]:
-    """The config fields a run of ``model`` with ``fitter`` reads."""
-    extra = MODELS.meta(model, "uses") if model in MODELS else ()
-    return frozenset(FITTERS.meta(fitter, "uses")) | (frozenset(extra) if fitter != "svm" else frozenset())
 
 
 def train(train, validation, config: TrainConfig | None = None, out_dir=None, resume: bool = False, labels=None,

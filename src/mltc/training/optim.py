@@ -138,4 +138,4 @@ class TrainingOptimizer:
 
     @property
     def lr(self) -> float:
-        return self.schedulers[0].get_last_lr()[0]
+        return float(self.schedulers[0].get_last_lr()[0])

@@ -25,6 +25,7 @@ from ..data.labels import LabelSpace
 from ..decision import make_decision
 from ..metrics import micro_macro
 from ..models.featurizers import TfidfFeaturizer
+from ..models.networks import SparseLinear
 from ..options import validate_train_config
 from .config import TrainConfig
 
@@ -37,7 +38,8 @@ def fit_svm(train: Sequence[Example], validation: Sequence[Example], config: Tra
     """Train the SVM baseline; ``config.decision`` is ``'zero'`` or ``'global'``."""
     cfg = config or TrainConfig(model="svm", decision="zero")
     validate_train_config(cfg)
-    cfg = dataclasses.replace(cfg, decision=cfg.decision or "global")
+    decision_name = cfg.decision or "global"
+    cfg = dataclasses.replace(cfg, decision=decision_name)
     started = time.time()
     space = LabelSpace(labels).fit(e.labels for e in train)
     featurizer = TfidfFeaturizer(**{**SVM_TFIDF, **cfg.featurizer_options}).fit([e.text for e in train])
@@ -58,10 +60,11 @@ def fit_svm(train: Sequence[Example], validation: Sequence[Example], config: Tra
     net_spec = {"class": "SparseLinear", "input_size": featurizer.input_size, "num_labels": space.num_labels,
                 "options": {"hidden_size": 0}}
     network = build_network(net_spec)
+    assert isinstance(network, SparseLinear)
     with torch.no_grad():
         network.embedding.weight.copy_(torch.from_numpy(coef.T.copy()))
         network.bias.copy_(torch.from_numpy(intercept))
-    decision = make_decision(cfg.decision, "identity", **cfg.decision_options)
+    decision = make_decision(decision_name, "identity", **cfg.decision_options)
     clf = Classifier(featurizer, network, net_spec, space, decision, "svm", "identity", cfg.to_dict(), {})
     val_scores = clf.scores([e.text for e in validation])
     Y_va = space.encode(e.labels for e in validation).Y
