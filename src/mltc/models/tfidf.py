@@ -122,6 +122,9 @@ class TfidfFeaturizer(Featurizer):
                 "vocabulary": [t for t, _ in vocab], "idf": vectorizer.idf_.tolist()}
 
 
+#: the largest idf value a saved TF-IDF featurizer may hold
+MAX_IDF = 1e4
+
 TFIDF_KEYS = ("analyzer", "ngram_range", "char_ngram_range", "min_df", "max_df", "max_features", "sublinear_tf",
               "lowercase", "norm", "token_pattern", "stop_words", "vocabulary", "idf", "resolved_analyzer")
 
@@ -148,7 +151,12 @@ def check_tfidf_dict(d: dict[str, Any], path) -> None:
     vocab = string_list(d.get("vocabulary"), path, "vocabulary", nonempty=False)
     if not vocab:
         raise ModelFormatError(path, "the vocabulary is empty")
-    number_list(d.get("idf"), path, "idf", len(vocab))
+    idf = number_list(d.get("idf"), path, "idf", len(vocab))
+    # scikit-learn's idf is 1 + ln((1 + n) / (1 + df)) >= 1: below 60 for any corpus that fits on a disk;
+    # a value beyond float32's range would overflow the float32 features
+    bad = next((i for i, v in enumerate(idf) if not 0.0 < v <= MAX_IDF), None)
+    if bad is not None:
+        raise ModelFormatError(path, f"idf/{bad} must lie in (0, {MAX_IDF:g}], found {idf[bad]!r}")
 
 
 def load_tfidf(d: dict[str, Any], folder=None, path="featurizer.json") -> TfidfFeaturizer:
