@@ -8,6 +8,12 @@ PY=.venv/bin/python
 # the default against its peers, every data set, whole commands in one run (needs: pip install -e .[bench])
 $PY benchmarks/peers.py reuters21578 reuters21578-all goemotions cail2019-divorce cail2019-labor cail2019-loan \
     synthetic --synthetic-scale small --timeout 900 --mltc-config "bce=--loss bce" --mltc-config "global=--decision global"
+# two sets nobody tuned on, read as a new user would give them (CSV with '|' labels; fastText lines)
+UNSEEN=$(mktemp -d)
+$PY benchmarks/make_unseen_sets.py "$UNSEEN"
+$PY benchmarks/peers.py "files:cail2019-all=$UNSEEN/cail2019-all.train.csv,$UNSEEN/cail2019-all.validation.csv,$UNSEEN/cail2019-all.test.csv" \
+    "files:reuters-places=$UNSEEN/reuters-places.train.txt,$UNSEEN/reuters-places.validation.txt,$UNSEEN/reuters-places.test.txt" \
+    --timeout 900
 # the paper's Table 2/3 grid on Reuters (deterministic fit: one seed), timed as the whole compare
 $PY benchmarks/compare.py --data reuters21578 --name reuters --seeds 42 --report
 $PY benchmarks/bench_losses.py
