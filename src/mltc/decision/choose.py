@@ -64,8 +64,10 @@ class ShiftedCV(Decision):
         self.cv, self.shift_ = cv, 0.0
 
     def _shifted(self, delta: float) -> np.ndarray:
-        th = np.clip(self.cv.thresholds_, 1e-12, 1 - 1e-12)
-        never = self.cv.thresholds_ >= 1.0
+        cv_th = self.cv.thresholds_
+        assert cv_th is not None  # built by cv_thresholds
+        th = np.clip(cv_th, 1e-12, 1 - 1e-12)
+        never = cv_th >= 1.0
         out = 1.0 / (1.0 + np.exp(-(np.log(th) - np.log1p(-th) + delta)))
         out[never] = 1.0
         return out
@@ -116,16 +118,22 @@ def bootstrap_scores(Y: np.ndarray, preds: dict[str, np.ndarray], samples: int =
 def one_se_choice(report: dict[str, dict[str, float]], boot: dict[str, np.ndarray]) -> str:
     """The best-scoring candidate, unless it fits one value per label on validation and a simpler candidate
     scores within one bootstrap standard error of the difference (then the best simpler one)."""
+    return _one_se(report, boot)[0]
+
+
+def _one_se(report: dict[str, dict[str, float]], boot: dict[str, np.ndarray]) -> tuple[str, dict[str, Any] | None]:
+    """:func:`one_se_choice`, and what the rule compared (None when it did not apply)."""
     def total(k: str) -> float:
         return report[k]["micro_f1"] + report[k]["macro_f1"]
 
     best = max(report, key=total)
     simple = [k for k in report if k not in PER_LABEL_CANDIDATES]
     if best not in PER_LABEL_CANDIDATES or not simple:
-        return best
+        return best, None
     runner = max(simple, key=total)
     se = float(np.std(boot[best] - boot[runner], ddof=1)) if len(boot[best]) > 1 else 0.0
-    return runner if total(best) - total(runner) <= se else best
+    info = {"best": best, "simpler": runner, "difference_se": round(se, 4)}
+    return (runner if total(best) - total(runner) <= se else best), info
 
 
 def choose_decision(name: str, val_scores: np.ndarray, Y_val: np.ndarray, cv: CVPerLabelThreshold | None,
@@ -169,13 +177,8 @@ def choose_decision(name: str, val_scores: np.ndarray, Y_val: np.ndarray, cv: CV
     cands["per-label"] = (make_per_label().fit(val_scores, Y_val), _cross_fitted(make_per_label, val_scores, Y_val, seed))
     report: dict[str, Any] = {k: _score(Y_val, p) for k, (_, p) in cands.items()}
     best = max(cands, key=lambda k: report[k]["micro_f1"] + report[k]["macro_f1"])
-    if best in PER_LABEL_CANDIDATES:
+    if best in PER_LABEL_CANDIDATES:  # the bootstrap only when the rule can apply
         boot = bootstrap_scores(Y_val, {k: p for k, (_, p) in cands.items()}, seed=seed)
-        chosen = one_se_choice({k: report[k] for k in cands}, boot)
-        runner = max((k for k in cands if k not in PER_LABEL_CANDIDATES),
-                     key=lambda k: report[k]["micro_f1"] + report[k]["macro_f1"])
-        report["one_se"] = {"best": best, "simpler": runner,
-                            "difference_se": round(float(np.std(boot[best] - boot[runner], ddof=1)), 4)}
-        best = chosen
+        best, report["one_se"] = _one_se({k: report[k] for k in cands}, boot)
     report["chosen"] = best
     return cands[best][0], report
