@@ -40,7 +40,8 @@ from ..models.featurizers import TfidfFeaturizer
 from ..models.networks import SparseLinear, SparseWeightLinear, prior_logits
 from ..options import validate_train_config
 from .config import TrainConfig, default_decision
-from .linear_parts import Design, EntryLoss, _block_size, liblinear_block, make_objective, solver_config
+from .liblinear import SvmProblem, pick_backend
+from .linear_parts import Design, EntryLoss, _block_size, make_objective, solver_config
 from .solver import lbfgs_columns
 
 log = logging.getLogger("mltc")
@@ -112,12 +113,13 @@ class LinearFitter:
         stats: dict[str, Any] = {"iterations": [], "evaluations": 0, "not_converged": 0}
         threads = int(cfg.threads or torch.get_num_threads() or 1)
 
-        def solve(part: int, cols_np: np.ndarray, W0: torch.Tensor | None, gref) -> tuple[np.ndarray, np.ndarray, int, int, int]:
-            """Fit the labels ``cols_np`` on all training texts (part -1) or without fold ``part``."""
+        def solve(part: int, cols_np: np.ndarray, W0: torch.Tensor | None, gref,
+                  init: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, int, int, int]:
+            """Fit the labels ``cols_np`` on all training texts (part -1) or without fold ``part``
+            (the squared hinge starts there from ``init``, the full model)."""
             rows = slice(None) if part < 0 else fold_designs[part][1]
             if loss.hinge:
-                Xp = X64 if part < 0 else fold_X64[part]
-                Wn, bn = liblinear_block(Xp, Y[rows][:, cols_np].toarray(), solver.C, solver.tol, threads, cfg.seed)
+                Wn, bn = svm_problems[part + 1].fit(Y[rows][:, cols_np].toarray(), solver.C, solver.tol, threads, init)
                 return Wn, bn, 0, 0, 0
             cols = torch.from_numpy(cols_np)
             Yb = torch.from_numpy(Y[rows][:, cols_np].toarray())
@@ -131,9 +133,10 @@ class LinearFitter:
             return (res.W[:-1].numpy(), res.W[-1].numpy().copy(), int(res.iterations.max()), res.evaluations,
                     int((~res.converged).sum()))
 
+        svm_problems: list[SvmProblem] = []  # LIBLINEAR's copy of each design matrix, made once for all labels
         if loss.hinge:
-            X64 = sp.csr_matrix(X, dtype=np.float64)
-            fold_X64 = [X64[tr] for _, tr, _ in fold_designs]
+            backend = pick_backend(solver.backend, n, L)
+            svm_problems = [SvmProblem(Xp, backend, cfg.seed) for Xp in [X] + [X[tr] for _, tr, _ in fold_designs]]
         for b, cols_np in enumerate(blocks):
             W0 = gref = None
             if not loss.hinge:
@@ -152,7 +155,8 @@ class LinearFitter:
                 scores = np.zeros((n, len(cols_np)), np.float32)
                 fold_bias = np.zeros((folds, len(cols_np)), np.float32)
                 for k, (_, _tr, va) in enumerate(fold_designs):
-                    Wk, bk, _, evals, _ = solve(k, cols_np, W0, gref)
+                    start = (Wnp, bnp) if loss.hinge and solver.warm_start else None
+                    Wk, bk, _, evals, _ = solve(k, cols_np, W0, gref, start)
                     stats["evaluations"] += evals
                     scores[va] = X[va] @ Wk + bk
                     fold_bias[k] = bk
@@ -193,6 +197,7 @@ class LinearFitter:
                        "decision_candidates": candidates, "train_seconds": round(time.time() - started, 3),
                        "solver": {"blocks": len(blocks), "block_size": bs, "max_iterations": max(stats["iterations"]),
                                   "solver": "liblinear" if loss.hinge else "lbfgs",
+                                  "backend": svm_problems[0].backend if loss.hinge else "torch",
                                   "objective_evaluations": stats["evaluations"],
                                   "labels_not_converged": stats["not_converged"], "cv_folds": folds if need_cv else 0,
                                   "weights_nonzero": int(Wall.nnz), "features": d}}

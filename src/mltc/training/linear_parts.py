@@ -1,5 +1,5 @@
-"""The linear fitter's parts: the sparse design matrix, per-entry losses and their objective, LIBLINEAR
-per label, and the solver options (used by :mod:`mltc.training.linear`)."""
+"""The linear fitter's parts: the sparse design matrix, per-entry losses and their objective, and the
+solver options (used by :mod:`mltc.training.linear`)."""
 from __future__ import annotations
 
 import dataclasses
@@ -145,46 +145,12 @@ class LinearSolverConfig:
     block_size: int | None = None
     prune: float = 1e-3
     dense_limit: int = 2_000_000  # store weights dense up to this many features x labels
+    warm_start: bool = True  # squared hinge: cross-validation folds start from the full model (liblinear backend)
+    backend: str = "auto"  # squared hinge: "liblinear" (official binding), "sklearn" (LinearSVC), "auto" (by size)
 
 
-def liblinear_block(X: sp.csr_matrix, Y: np.ndarray, C: float, tol: float, threads: int, seed: int
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """One L2-loss linear SVM per column of ``Y`` (LIBLINEAR's dual coordinate descent through
-    scikit-learn's ``LinearSVC``; Hsieh et al., ICML 2008), labels spread over ``threads``
-    threads (LIBLINEAR releases the GIL). Returns weights (d, k) and intercepts (k,); a column
-    with one class only gets zero weights and an intercept of -1 or +1.
-    """
-    import warnings
-    from concurrent.futures import ThreadPoolExecutor
-
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.svm import LinearSVC
-
-    d, k = X.shape[1], Y.shape[1]
-    W = np.zeros((d, k), np.float32)
-    b = np.zeros(k, np.float32)
-
-    def one(j: int) -> None:
-        y = Y[:, j] > 0
-        if y.all() or not y.any():
-            b[j] = 1.0 if y.all() else -1.0
-            return
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            svm = LinearSVC(C=C, tol=tol, random_state=seed).fit(X, y.astype(np.int32))
-        W[:, j], b[j] = svm.coef_[0], svm.intercept_[0]
-
-    if threads > 1 and k > 1:
-        from threadpoolctl import threadpool_limits
-        # one label per thread, each single-threaded: LIBLINEAR's own BLAS/OpenMP threads on top of
-        # ours oversubscribe the cores (measured 3x slower on GoEmotions with 2 cores)
-        with threadpool_limits(1), ThreadPoolExecutor(threads) as pool:
-            list(pool.map(one, range(k)))
-    else:
-        for j in range(k):
-            one(j)
-    return W, b
-
+#: the squared hinge's solvers (:mod:`mltc.training.liblinear`)
+BACKENDS = ("auto", "liblinear", "sklearn")
 
 SOLVER_RANGES = {"C": (0.0, None), "tol": (0.0, 1.0), "max_iter": (1, 100_000), "memory": (1, 100),
                  "block_size": (1, 1_000_000), "prune": (0.0, None), "dense_limit": (0, None)}
@@ -192,10 +158,16 @@ SOLVER_RANGES = {"C": (0.0, None), "tol": (0.0, 1.0), "max_iter": (1, 100_000), 
 
 def solver_config(options: dict[str, Any]) -> LinearSolverConfig:
     """:class:`LinearSolverConfig` from ``solver_options``, every key and range checked."""
-    unknown = sorted(set(options) - set(SOLVER_RANGES))
+    unknown = sorted(set(options) - set(SOLVER_RANGES) - {"backend", "warm_start"})
     if unknown:
-        raise ValueError(f"unknown solver option(s) {', '.join(unknown)}; known: {', '.join(SOLVER_RANGES)}")
+        raise ValueError(f"unknown solver option(s) {', '.join(unknown)}; known: {', '.join(SOLVER_RANGES)}, backend, warm_start")
+    if options.get("backend", "auto") not in BACKENDS:
+        raise ValueError(f"solver option backend must be one of {', '.join(BACKENDS)}, got {options['backend']!r}")
+    if not isinstance(options.get("warm_start", True), bool):
+        raise ValueError(f"solver option warm_start must be true or false, got {options['warm_start']!r}")
     for key, value in options.items():
+        if key in ("backend", "warm_start"):
+            continue
         low, high = SOLVER_RANGES[key]
         integer = isinstance(low, int) and not isinstance(low, float)
         if value is None and key in ("block_size", "tol", "C"):

@@ -1,0 +1,124 @@
+"""The squared-hinge solvers of the linear fitter: scikit-learn's LinearSVC and the official LIBLINEAR
+binding reach the same optimum; warm starts change the path, not the answer; ``auto`` picks by size."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from mltc.data.examples import Example
+from mltc.training import liblinear as LL
+from mltc.training.config import TrainConfig
+from mltc.training.linear import LinearFitter
+from mltc.training.linear_parts import solver_config
+
+
+def _problem(seed: int = 0, n: int = 300, d: int = 60, k: int = 5):
+    rng = np.random.default_rng(seed)
+    X = sp.random(n, d, density=0.15, random_state=seed, format="csr", dtype=np.float64)
+    true = rng.normal(size=(d, k))
+    Y = (X @ true + 0.3 * rng.normal(size=(n, k)) > 0.4).astype(np.float32)
+    return X, Y
+
+
+def _objective(X, y, w, b, C=1.0):
+    z = X @ w + b
+    slack = np.maximum(0.0, 1.0 - np.where(y > 0, 1.0, -1.0) * z)
+    return 0.5 * (w @ w + b * b) + C * (slack * slack).sum()
+
+
+def test_both_backends_reach_the_same_optimum():
+    X, Y = _problem()
+    Ws, bs = LL.SvmProblem(X, "sklearn").fit(Y, 1.0, 1e-6)
+    Wl, bl = LL.SvmProblem(X, "liblinear").fit(Y, 1.0, 1e-6)
+    for j in range(Y.shape[1]):
+        fs = _objective(X, Y[:, j], Ws[:, j].astype(float), float(bs[j]))
+        fl = _objective(X, Y[:, j], Wl[:, j].astype(float), float(bl[j]))
+        assert fl == pytest.approx(fs, rel=1e-4)
+    np.testing.assert_allclose(Wl, Ws, atol=2e-3)
+    np.testing.assert_allclose(bl, bs, atol=2e-3)
+
+
+def test_the_optimum_is_stationary():
+    """At the returned weights the gradient of the primal objective vanishes (no other reference needed)."""
+    X, Y = _problem(1)
+    W, b = LL.SvmProblem(X, "liblinear").fit(Y, 1.0, 1e-8)
+    Xb = sp.hstack([X, np.ones((X.shape[0], 1))]).tocsr()
+    for j in range(Y.shape[1]):
+        w = np.append(W[:, j], b[j]).astype(float)
+        s = np.where(Y[:, j] > 0, 1.0, -1.0)
+        slack = np.maximum(0.0, 1.0 - s * (Xb @ w))
+        grad = w - 2.0 * (Xb.T @ (s * slack))
+        assert np.abs(grad).max() < 1e-2 * max(1.0, np.abs(w).max())
+
+
+def test_warm_start_gives_the_same_fold_model():
+    X, Y = _problem(2)
+    full = LL.SvmProblem(X, "liblinear").fit(Y, 1.0, 1e-6)
+    rows = np.arange(X.shape[0]) % 3 != 0
+    fold = LL.SvmProblem(X[rows], "liblinear")
+    cold = fold.fit(Y[rows], 1.0, 1e-6)
+    warm = fold.fit(Y[rows], 1.0, 1e-6, init=full)
+    np.testing.assert_allclose(warm[0], cold[0], atol=1e-3)
+    np.testing.assert_allclose(warm[1], cold[1], atol=1e-3)
+
+
+def test_threads_do_not_change_the_models():
+    X, Y = _problem(3, k=8)
+    for backend in ("sklearn", "liblinear"):
+        one = LL.SvmProblem(X, backend).fit(Y, 1.0, 1e-4, threads=1)
+        two = LL.SvmProblem(X, backend).fit(Y, 1.0, 1e-4, threads=2)
+        np.testing.assert_array_equal(one[0], two[0])
+        np.testing.assert_array_equal(one[1], two[1])
+
+
+@pytest.mark.parametrize("backend", ["sklearn", "liblinear"])
+def test_one_class_columns(backend):
+    X, _ = _problem(4)
+    Y = np.zeros((X.shape[0], 2), np.float32)
+    Y[:, 1] = 1
+    W, b = LL.SvmProblem(X, backend).fit(Y, 1.0, 1e-4)
+    assert not W.any()
+    assert b.tolist() == [-1.0, 1.0]
+
+
+def test_auto_picks_by_size_and_availability(monkeypatch):
+    assert LL.pick_backend("sklearn", 10**6, 10**6) == "sklearn"
+    assert LL.pick_backend("auto", 1000, 100) == "sklearn"
+    assert LL.pick_backend("auto", 100_000, 10_000) == "liblinear"
+    monkeypatch.setattr(LL, "official_liblinear", lambda: None)
+    assert LL.pick_backend("auto", 100_000, 10_000) == "sklearn"
+    with pytest.raises(ImportError, match="pip install liblinear-multicore"):
+        LL.SvmProblem(sp.eye(3, format="csr"), "liblinear")
+    with pytest.raises(ValueError, match="backend"):
+        LL.SvmProblem(sp.eye(3, format="csr"), "auto")
+
+
+def test_solver_options_are_checked():
+    assert solver_config({"backend": "liblinear", "warm_start": False}).backend == "liblinear"
+    with pytest.raises(ValueError, match="backend must be one of"):
+        solver_config({"backend": "svmlight"})
+    with pytest.raises(ValueError, match="warm_start must be true or false"):
+        solver_config({"warm_start": "yes"})
+
+
+def test_linear_fitter_with_the_official_binding():
+    rng = np.random.default_rng(0)
+    words = {"a": ["apple", "pear", "plum"], "b": ["car", "bus", "train"], "c": ["red", "blue", "green"]}
+
+    def make(n):
+        out = []
+        for _ in range(n):
+            labels = sorted(set(rng.choice(list(words), size=rng.integers(1, 3), replace=False).tolist()))
+            text = " ".join(rng.choice(sum((words[l] for l in labels), []), size=6).tolist() + ["the", "of"])
+            out.append(Example(text, labels))
+        return out
+
+    train, val = make(240), make(60)
+    cfg = TrainConfig(model="tfidf-linear", solver_options={"backend": "liblinear"})
+    clf = LinearFitter(cfg, progress=False).fit(train, val)
+    assert clf.metrics["solver"]["backend"] == "liblinear"
+    assert clf.metrics["validation"]["micro_f1"] > 95
+    ref = LinearFitter(TrainConfig(model="tfidf-linear", solver_options={"backend": "sklearn"}), progress=False).fit(train, val)
+    texts = [e.text for e in val]
+    np.testing.assert_allclose(clf.scores(texts), ref.scores(texts), atol=2e-3)
