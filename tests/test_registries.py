@@ -264,3 +264,32 @@ def test_unknown_names_refused_with_the_choices(tmp_path):
         from mltc.options import validate_train_config
         validate_train_config(TrainConfig(loss="nope"))
     assert torch.is_tensor(make_loss("focal")(torch.zeros(1, 2), torch.ones(1, 2)))
+
+
+def test_tasks_are_a_registry(tmp_path):
+    from mltc.registry import family
+    from mltc.tasks import TASKS, GradedTask, MultiLabelTask, Task, task_from_meta
+    from mltc.modelcheck import ModelFormatError
+    assert isinstance(TASKS, Registry) and family("task") is TASKS
+    assert list(TASKS) == ["multi-label", "graded"] and TASKS["graded"] is GradedTask
+    assert TASKS["multi-label"] is MultiLabelTask and "Graded" not in TASKS  # the name in mltc.json, exactly
+    with pytest.raises(ValueError, match="unknown task 'nope'; choose one of multi-label, graded"):
+        TASKS.canonical("nope")
+    with pytest.raises(ModelFormatError, match="'task' must be an object naming one of multi-label, graded"):
+        task_from_meta(tmp_path, {"task": {"name": "GRADED"}}, tmp_path / "mltc.json", 4)
+
+    class Mine(Task):
+        name = "mine"
+
+    with pytest.raises(ValueError, match="register it under that name"):
+        TASKS.register("other", Mine)
+    with pytest.raises(TypeError, match="a task is a Task subclass"):
+        TASKS.register("mine", object)
+    TASKS.register("mine", Mine, help="a toy task")
+    try:
+        listed = CliRunner().invoke(cli, ["registries"]).output
+        assert "### task (`mltc.tasks.TASKS`)" in listed and "| `mine` |  | a toy task |" in listed
+        assert "| `graded` |" in listed
+    finally:
+        TASKS.unregister("mine")
+    assert "mine" not in TASKS

@@ -144,11 +144,11 @@ class Classifier:
 
     @property
     def label_space(self) -> LabelSpace:
-        return self._multi_label("label space").label_space
+        return self._multi_label("label space").fitted_space
 
     @property
     def decision(self) -> Decision:
-        return self._multi_label("fitted decision").decision
+        return self._multi_label("fitted decision").fitted_decision
 
     @decision.setter
     def decision(self, value: Decision) -> None:

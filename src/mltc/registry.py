@@ -1,7 +1,7 @@
 """One registry per family: a name -> object table with aliases, help text and metadata.
 
 Every family of pluggable parts (losses, models, heads, decisions, readers, data sets,
-fitters) lives in one :class:`Registry`; adding an entry is one call::
+fitters, tasks) lives in one :class:`Registry`; adding an entry is one call::
 
     from mltc.losses import LOSSES
     LOSSES.register("my-loss", factory, aliases=("mine",), decision="global", help="...")
@@ -221,12 +221,13 @@ FAMILIES: dict[str, str] = {
     "format": "mltc.data.readers:READERS",
     "dataset": "mltc.data.registry:DATASETS",
     "fitter": "mltc.training.fitters:FITTERS",
+    "task": "mltc.tasks:TASKS",
 }
 
 
 def family(name: str) -> Registry:
     """The registry of a family (``'loss'``, ``'model'``, ``'head'``, ``'decision'``, ``'format'``,
-    ``'dataset'``, ``'fitter'``, ``'loss-constants'``)."""
+    ``'dataset'``, ``'fitter'``, ``'task'``, ``'loss-constants'``)."""
     module, attr = FAMILIES[name].split(":")
     return getattr(importlib.import_module(module), attr)
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import click
 
@@ -18,6 +18,33 @@ def _labelled_file(data_kw: dict[str, Any], what: str) -> str:
     if not path:
         raise click.UsageError("give the labelled file with --test")
     return path
+
+
+def refuse_given_for_graded(cfg: Any, given: Iterable[str]) -> None:
+    """Refuse an option given for a fine-grained run that its task does not read, even at its default value.
+
+    Parameters
+    ----------
+    cfg : TrainConfig
+        The merged config.
+    given : iterable of str
+        What was given explicitly (config file keys, flags the user typed; nested flags as dotted
+        paths, e.g. ``solver_options.C``).
+
+    Raises
+    ------
+    UnusedOptionError
+        The first given option in :data:`mltc.tasks.graded.NOT_APPLICABLE` (``--cv-folds 3``
+        included, though 3 is its default: the task itself can only compare values with the
+        defaults, :meth:`~mltc.tasks.GradedTask.check_config`).
+    """
+    from ..options import UnusedOptionError
+    from ..tasks.graded import NOT_APPLICABLE
+    for name in sorted(given):
+        top = name.split(".")[0]
+        if top in NOT_APPLICABLE:
+            raise UnusedOptionError(name, f"is not used by a fine-grained model ({NOT_APPLICABLE[top]})",
+                                    getattr(cfg, top))
 
 
 def train_graded(data_kw: dict[str, Any], level_names: str | None, out: str, cfg, resume: bool,

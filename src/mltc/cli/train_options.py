@@ -13,6 +13,7 @@ import typing
 from typing import Any, Callable, Iterable
 
 import click
+from click.core import ParameterSource
 
 from ..registry import Entry, family
 
@@ -25,7 +26,7 @@ class RegistryChoice(click.Choice):
         self.case_sensitive = False
 
     @property
-    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
         return tuple(family(self.family))
 
     @choices.setter
@@ -130,17 +131,35 @@ def train_flags() -> list[str]:
     return [f.name for f in cli_fields(TrainConfig)]
 
 
+def given_on_the_command_line(ctx: click.Context | None, names: Iterable[str]) -> set[str] | None:
+    """The parameters among ``names`` that the user gave, whatever their value (None: no click context).
+
+    Asked of click (:meth:`click.Context.get_parameter_source`), not read from the value, so an
+    option typed with its default value (``--patience 5``, ``--cv-folds 3``) counts as given. Every
+    source but the option's own default counts (the command line, an environment variable, a
+    prompt, the context's ``default_map``).
+    """
+    if ctx is None:
+        return None
+    return {n for n in names if ctx.get_parameter_source(n) not in (None, ParameterSource.DEFAULT)}
+
+
 def build_config(config_file: str | None = None, fitters: Iterable[str] | Callable | None = None, **flags: Any):
     """The config of a command: the file and the flags merged (:func:`mltc.training.load_train_config`,
     every value checked), then every option set checked to be read by the run's fitter(s)
     (:func:`mltc.options.check_options_used`; ``fitters``: names, or a function of the config giving
-    them, default the config's own fitter). A fine-grained ``mltc train`` skips the second check (its
-    task reads its own options)."""
+    them, default the config's own fitter). An option counts as set when it is a key of the config
+    file or a flag the user gave (:func:`given_on_the_command_line`), even one equal to its
+    default. A fine-grained ``mltc train`` checks instead that no option its task ignores was
+    given (:func:`mltc.cli.graded.refuse_given_for_graded`); its task checks the values."""
     from ..options import check_options_used
     from ..training import load_train_config
-    cfg, given = load_train_config(config_file, flags)
     ctx = click.get_current_context(silent=True)
-    if not (ctx is not None and ctx.params.get("fine_grained")):
+    cfg, given = load_train_config(config_file, flags, given_on_the_command_line(ctx, flags))
+    if ctx is not None and ctx.params.get("fine_grained"):
+        from .graded import refuse_given_for_graded
+        refuse_given_for_graded(cfg, given)
+    else:
         check_options_used(cfg, given, fitters(cfg) if callable(fitters) else fitters)
     return cfg
 

@@ -41,7 +41,7 @@ NETWORKS = Registry("network class", exact=True)
 class ModelRegistry(Registry):
     """:class:`~mltc.registry.Registry` whose ``register`` also registers the model's network class."""
 
-    def register(self, name: str, obj: Any = None, **kw: Any) -> Any:  # type: ignore[override]
+    def register(self, name: str, obj: Any = None, **kw: Any) -> Any:
         if obj is None:
             raise TypeError("MODELS.register(name, ModelSpec(...), ...) needs the spec")
         if not isinstance(obj, ModelSpec):

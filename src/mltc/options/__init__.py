@@ -33,6 +33,7 @@ from .checks import (
     check_threshold,
     check_top_k,
 )
+from .flags import cli_flags, flag_words
 from .rules import (
     NON_NEGATIVE,
     POSITIVE_INT,
@@ -47,7 +48,6 @@ from .train import (
     GRID_KEYS,
     NAMED_GRIDS,
     check_options_used,
-    cli_flags,
     coerce_numbers,
     parse_grid,
     set_fields,
@@ -59,7 +59,7 @@ from .train import (
 __all__ = [
     "OptionError", "UnusedOptionError", "Rule", "TRAIN_RULES", "DECISION_RULES", "CLI_FLAGS", "coerce_numbers",
     "parse_grid", "check_value", "validate_train_options", "validate_train_config", "check_options_used",
-    "set_fields", "train_rules", "cli_flags", "check_batch_size", "check_threshold", "check_top_k",
+    "set_fields", "train_rules", "cli_flags", "flag_words", "check_batch_size", "check_threshold", "check_top_k",
     "check_decision_override", "check_model_override", "check_port", "check_serve_limits", "check_options",
     "SERVE_RULES", "FEATURIZER_RULES", "GRID_KEYS", "NAMED_GRIDS", "POSITIVE_INT", "NON_NEGATIVE",
 ]

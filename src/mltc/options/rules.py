@@ -7,6 +7,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from .flags import cli_flags, flag_words
+
 __all__ = ["OptionError", "UnusedOptionError", "Rule", "check_value", "annotation_rule", "POSITIVE_INT", "NON_NEGATIVE"]
 
 
@@ -29,7 +31,6 @@ class OptionError(ValueError):
 
         A flag cannot be null, so ``or null`` is left out unless the value came from a file.
         """
-        from .train import cli_flags
         flag = cli_flags().get(self.option)
         if self.source:
             return self.format(f"{self.option} ({flag})" if flag else None)
@@ -137,7 +138,6 @@ class UnusedOptionError(OptionError):
         return f"{flag or self.option} {self.why}"
 
     def cli_message(self) -> str:
-        from .train import flag_words
         return self.format(flag_words(self.option))
 
 

@@ -8,6 +8,7 @@ import math
 import typing
 from typing import Any, Iterable, Mapping
 
+from .checks import check_threshold
 from .rules import (
     POSITIVE_INT,
     OptionError,
@@ -37,18 +38,9 @@ NAMED_GRIDS = ("paper", "wide", "svm")
 
 FEATURIZER_RULES: dict[str, Rule] = {"max_len": POSITIVE_INT}
 
-#: flags of the other commands (predict, evaluate, serve, stats)
-OTHER_FLAGS: dict[str, str] = {
-    **{name: "--" + name.replace("_", "-") for name in (
-        "threshold", "top_k", "port", "max_texts", "max_text_chars", "max_body_bytes", "batch_window_ms", "per_label",
-        "head", "tail", "max_connections")},
-    "threshold/top_k": "--threshold / --top-k",
-    "read_timeout_s": "--read-timeout",
-    "body_timeout_s": "--body-timeout",
-}
-
 
 def _config_class() -> type:
+    # imported when first used, not at load time: the training package imports this package
     from ..training.config import TrainConfig
     return TrainConfig
 
@@ -90,30 +82,6 @@ def train_rules(config_class: type | None = None) -> dict[str, Rule]:
     return {**base, **{k: r for k, r in own.items() if fields[k].metadata or k not in base}}
 
 
-@functools.lru_cache(maxsize=None)
-def cli_flags() -> dict[str, str]:
-    """Option name -> its command-line flag (config fields, the dict keys flags write, other commands)."""
-    from ..training.config import NESTED_FLAGS, cli_fields, flag_of
-    out = dict(OTHER_FLAGS)
-    out.update({f.name: flag_of(f) for f in cli_fields(_config_class())})
-    for n in NESTED_FLAGS:
-        if isinstance(n.path, tuple):
-            out[".".join(n.path)] = n.flag
-    out["decision_options.grid"] = out["decision_options.global_grid"] = "--threshold-grid"
-    return out
-
-
-def flag_words(option: str) -> str:
-    """How a message names an option on the command line: its flag, or for an option dict, the dict
-    and the flags that write into it (``network_options (--head / --pooling)``)."""
-    from ..training.config import NESTED_FLAGS
-    flag = cli_flags().get(option)
-    if flag:
-        return flag
-    nested = [n.flag for n in NESTED_FLAGS if n.target == option]
-    return f"{option} ({' / '.join(nested)})" if nested else option
-
-
 def _activation(model: Any) -> str:
     return "identity" if isinstance(model, str) and model.lower() == "svm" else "sigmoid"
 
@@ -134,7 +102,6 @@ def _check_grid(option: str, grid: Any, activation: str, source: str | None) -> 
 
 
 def _check_decision_options(options: Mapping[str, Any], activation: str, source: str | None) -> None:
-    from .checks import check_threshold
     for key, value in options.items():
         name = f"decision_options.{key}"
         if key in GRID_KEYS:
@@ -233,7 +200,9 @@ def check_options_used(cfg: Any, given: Iterable[str] | None = None, fitters: It
     """Refuse an option set for a run that does not read it, naming what would.
 
     ``given``: the fields set explicitly, or dotted paths into option dicts (default: the fields
-    that differ from their defaults);
+    that differ from their defaults, which cannot tell a field set to its default value from an
+    unset one; the CLI passes what the user gave: config file keys and the flags typed, whatever
+    their value, :func:`mltc.cli.train_options.build_config`);
     ``fitters``: the fitters that will train ``cfg`` (default: :func:`~mltc.training.fitter_name`;
     several for a comparison grid, where an option must be read by one of them). Also checks
     that the loss and the decision can be trained / fitted by those fitters, and that the keys of

@@ -72,19 +72,33 @@ class MultiLabelTask(Task):
         self.label_space, self.decision, self.activation = label_space, decision, activation
 
     @property
+    def fitted_space(self) -> LabelSpace:
+        """The label space, once there is one (a task used before it is fitted raises ``ValueError``)."""
+        if self.label_space is None:
+            raise ValueError("the multi-label task has no label space yet: it is fitted on the training labels")
+        return self.label_space
+
+    @property
+    def fitted_decision(self) -> Decision:
+        """The fitted decision (a task used before its decision is fitted raises ``ValueError``)."""
+        if self.decision is None:
+            raise ValueError("the multi-label task has no decision yet: it is fitted on validation scores")
+        return self.decision
+
+    @property
     def num_outputs(self) -> int:
-        return self.label_space.num_labels
+        return self.fitted_space.num_labels
 
     @property
     def labels(self) -> list[str]:
-        return list(self.label_space.labels)
+        return list(self.fitted_space.labels)
 
     def describe(self) -> dict[str, Any]:
-        return {"task": self.name, "activation": self.activation, "num_labels": self.label_space.num_labels,
-                "decision": self.decision.to_dict()}
+        return {"task": self.name, "activation": self.activation, "num_labels": self.fitted_space.num_labels,
+                "decision": self.fitted_decision.to_dict()}
 
     def outputs(self) -> dict[str, Any]:
-        space = self.label_space
+        space = self.fitted_space
         return {"labels": space.labels, "train_frequency": dict(zip(space.labels, space.class_freq_.tolist()))}
 
     # ------------------------------------------------------------------ training
@@ -98,10 +112,10 @@ class MultiLabelTask(Task):
         return MultiLabelTask(LabelSpace(labels).fit(e.labels for e in train), None, self.activation)
 
     def train_targets(self, examples: Sequence[Example]) -> torch.Tensor:
-        return torch.from_numpy(self.label_space.encode(e.labels for e in examples).Y.astype(np.float32))
+        return torch.from_numpy(self.fitted_space.encode(e.labels for e in examples).Y.astype(np.float32))
 
     def validation_targets(self, examples: Sequence[Example]) -> np.ndarray:
-        enc = self.label_space.encode(e.labels for e in examples)
+        enc = self.fitted_space.encode(e.labels for e in examples)
         if enc.unseen:
             warnings.warn(f"{summarize_names(enc.unseen)} validation label(s) unseen in training are ignored "
                           "for model selection", UserWarning, stacklevel=3)
@@ -111,25 +125,27 @@ class MultiLabelTask(Task):
         return "\x1e".join(sorted(example.labels))
 
     def fingerprint_names(self) -> list[str]:
-        return list(self.label_space.labels)
+        return list(self.fitted_space.labels)
 
     def init_network(self, network: nn.Module, targets: torch.Tensor) -> None:
-        if hasattr(network, "output_bias"):
+        output_bias = getattr(network, "output_bias", None)  # a method of the networks that have one
+        if callable(output_bias):
+            space = self.fitted_space
             with torch.no_grad():
-                network.output_bias().copy_(prior_logits(self.label_space.class_freq_, self.label_space.train_num_))
+                output_bias().copy_(prior_logits(space.class_freq_, space.train_num_))
 
     def make_loss(self, cfg: Any, targets: torch.Tensor) -> nn.Module:
         options = dict(cfg.loss_options)
         if cfg.gp_epsilon > 0:  # the gradient penalty differentiates through the loss's backward
             options["fused"] = False
-        space = self.label_space
+        space = self.fitted_space
         return make_loss(cfg.loss, space.class_freq_, space.train_num_, cfg.loss_preset, train_targets=targets, **options)
 
     def rdrop_kl(self, logits1: torch.Tensor, logits2: torch.Tensor) -> torch.Tensor:
         return rdrop_kl(logits1, logits2)
 
     def sgd_scale(self, batch_rows: int) -> float:
-        return float(batch_rows * self.label_space.num_labels)  # SGD's lr is per (text, label)
+        return float(batch_rows * self.fitted_space.num_labels)  # SGD's lr is per (text, label)
 
     def validate(self, cfg: Any, scores: np.ndarray, Y: np.ndarray) -> tuple[dict[str, float], float, str]:
         decision = make_decision(cfg.decision, self.activation, **cfg.decision_options).fit(scores, Y)
@@ -139,7 +155,7 @@ class MultiLabelTask(Task):
 
     def finish(self, cfg: Any, scores: np.ndarray, Y: np.ndarray) -> dict[str, Any]:
         self.decision = make_decision(cfg.decision, self.activation, **cfg.decision_options).fit(scores, Y)
-        return micro_macro(Y, self.decision.predict(scores))
+        return micro_macro(Y, self.fitted_decision.predict(scores))
 
     def loss_resolved(self, cfg: Any) -> dict[str, Any]:
         return loss_config(cfg.loss, cfg.loss_preset, **cfg.loss_options)
@@ -156,13 +172,13 @@ class MultiLabelTask(Task):
     def override_problem(self, threshold: float | None, top_k: int | None) -> str | None:
         if threshold is not None and self.activation == "sigmoid" and not 0.0 <= threshold <= 1.0:
             return "threshold must lie in [0, 1]: this model's scores are probabilities"
-        if top_k is not None and top_k > self.label_space.num_labels:
-            return f"top_k must be at most {self.label_space.num_labels}, the number of labels"
+        if top_k is not None and top_k > self.fitted_space.num_labels:
+            return f"top_k must be at most {self.fitted_space.num_labels}, the number of labels"
         return None
 
     def check_override(self, threshold: Any, top_k: Any) -> None:
         if threshold is not None or top_k is not None:
-            check_decision_override(threshold, top_k, self.activation, self.label_space.num_labels)
+            check_decision_override(threshold, top_k, self.activation, self.fitted_space.num_labels)
 
     def decide(self, scores: np.ndarray, threshold: float | None = None, top_k: int | None = None) -> np.ndarray:
         """Boolean predictions; ``threshold`` or ``top_k`` override the fitted decision."""
@@ -174,13 +190,13 @@ class MultiLabelTask(Task):
             return FixedThreshold(float(threshold)).predict(scores)
         if top_k is not None:
             return TopK(top_k).predict(scores)
-        return self.decision.predict(scores)
+        return self.fitted_decision.predict(scores)
 
     def format_predictions(self, scores: np.ndarray, pred: np.ndarray,
                            return_scores: str = "predicted") -> list[dict[str, Any]]:
         """``{"labels": [...], "scores": {label: score}}`` per text, best first."""
         check_return_scores(return_scores)
-        names = self.label_space.labels
+        names = self.fitted_space.labels
         out = []
         for row_s, row_p in zip(scores, pred):
             idx = np.flatnonzero(row_p)
@@ -195,13 +211,13 @@ class MultiLabelTask(Task):
 
     def evaluate(self, examples: Sequence[Example], scores: np.ndarray, **options: Any) -> dict[str, Any]:
         """The paper's breakdown (see :meth:`mltc.classifier.Classifier.evaluate`)."""
-        enc = self.label_space.encode(e.labels for e in examples)
+        enc = self.fitted_space.encode(e.labels for e in examples)
         pred = self.decide(scores, options.pop("threshold", None), options.pop("top_k", None))
-        report = evaluate_predictions(enc.Y, pred, scores, class_freq=self.label_space.class_freq_,
-                                      label_names=self.label_space.labels, **options)
+        report = evaluate_predictions(enc.Y, pred, scores, class_freq=self.fitted_space.class_freq_,
+                                      label_names=self.fitted_space.labels, **options)
         report["unseen_labels"] = dict(enc.unseen)
         report["texts_with_unseen_labels"] = enc.texts_with_unseen
-        report["decision"] = self.decision.to_dict()
+        report["decision"] = self.fitted_decision.to_dict()
         Yt = np.asarray(enc.Y, dtype=bool)
         unseen = int(sum(enc.unseen.values()))
         tp, fp, fn = (int(c.sum()) for c in confusion_counts(Yt, pred))
@@ -220,11 +236,11 @@ class MultiLabelTask(Task):
 
     # ---------------------------------------------------------------- persistence
     def to_meta(self) -> dict[str, Any]:
-        return {"task": {"name": self.name}, "activation": self.activation, "labels": self.label_space.num_labels}
+        return {"task": {"name": self.name}, "activation": self.activation, "labels": self.fitted_space.num_labels}
 
     def save_files(self, folder: Path) -> None:
-        write_json(folder / "labels.json", self.label_space.to_dict())
-        write_json(folder / "decision.json", self.decision.to_dict())
+        write_json(folder / "labels.json", self.fitted_space.to_dict())
+        write_json(folder / "decision.json", self.fitted_decision.to_dict())
 
     @classmethod
     def load(cls, folder: Path, meta: dict[str, Any], meta_path: Path, num_outputs: int) -> "MultiLabelTask":

@@ -10,7 +10,8 @@ Fitters (each returns the same :class:`~mltc.classifier.Classifier`), the entrie
 """
 from __future__ import annotations
 
-from .config import TrainConfig, load_train_config, merge_config, read_config_file, resolve_config
+from .config import TrainConfig, resolve_config
+from .loading import load_train_config, merge_config, read_config_file
 from .fitters import train
 from .registry import FITTERS, fitter_name, used_fields
 from .linear import LinearFitter

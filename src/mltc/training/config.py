@@ -9,19 +9,18 @@ files only). ``mltc train`` and ``mltc compare`` build their options from these 
 :data:`NESTED_FLAGS` is the one table of flags that write into the option dicts
 (``--C``, ``--min-labels``, ``--threshold-grid``, ``--head``, ``--pooling``, ``--max-len``).
 
-A config file and flags meet in one function, :func:`merge_config` (flags override the
-file); ``None`` fields are filled by one function, :func:`resolve_config`.
+``None`` fields are filled by one function, :func:`resolve_config`. A config file and flags
+meet in :func:`mltc.training.loading.merge_config` (flags override the file), which checks
+every value through :mod:`mltc.options`; this module imports nothing from that package (its
+checks read the metadata here), so the two never import each other.
 """
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, TypeVar
 
-import tomllib
-import yaml
+T = TypeVar("T")
 
 
 def option(help: str, *, flag: str | None = None, choices: tuple | str | None = None, low: float | None = None,
@@ -134,6 +133,26 @@ def resolve_config(cfg: TrainConfig, model_defaults: Mapping[str, Any], fitter: 
     return TrainConfig.from_dict(d)
 
 
+def filled(value: T | None, name: str) -> T:
+    """A field that resolution fills in (:func:`resolve_config`), narrowed from ``X | None`` to ``X``.
+
+    Parameters
+    ----------
+    value : object or None
+        The field's value in a resolved config.
+    name : str
+        The field, for the message.
+
+    Raises
+    ------
+    ValueError
+        ``value`` is still None: neither the config, the model nor the fitter gave it.
+    """
+    if value is None:
+        raise ValueError(f"{name} is not set: neither the config, the model's defaults nor the fitter's give it")
+    return value
+
+
 # ------------------------------------------------------------------ flags into dicts
 @dataclass(frozen=True)
 class NestedFlag:
@@ -181,65 +200,3 @@ def cli_fields(config_class: type = TrainConfig) -> list[dataclasses.Field]:
 
 def flag_of(f: dataclasses.Field) -> str:
     return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
-
-
-def merge_config(file_values: Mapping[str, Any] | None = None, flags: Mapping[str, Any] | None = None
-                 ) -> tuple[TrainConfig, frozenset[str]]:
-    """The one place where a config file's values and command-line flags meet; flags override the file.
-
-    ``flags`` holds field names and the ``dest`` of :data:`NESTED_FLAGS` (``None``: not given).
-    Returns the config and what was given explicitly: field names (file keys, flags) and, for
-    the nested flags, their dotted paths (``solver_options.C``).
-    """
-    from ..options import parse_grid
-    d: dict[str, Any] = dict(file_values or {})
-    given = set(d)
-    nested = {n.dest: n for n in NESTED_FLAGS}
-    for k, v in (flags or {}).items():
-        if v is not None and k not in nested:
-            d[k] = v
-            given.add(k)
-    for k, v in (flags or {}).items():
-        if v is None or k not in nested:
-            continue
-        n = nested[k]
-        path = n.path if isinstance(n.path, tuple) else n.path(d)
-        value = parse_grid(v, ".".join(path)) if n.parse == "grid" else v
-        top = d[path[0]] = dict(d.get(path[0]) or {})
-        for key in path[1:-1]:
-            top = top[key] = dict(top.get(key) or {})
-        top[path[-1]] = value
-        given.add(".".join(path))
-    return TrainConfig.from_dict(d), frozenset(given)
-
-
-def read_config_file(path: str | Path) -> dict[str, Any]:
-    """Read a YAML, TOML or JSON config file into a dict (keys as in :class:`TrainConfig`)."""
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    suffix = path.suffix.lower()
-    try:
-        if suffix == ".toml":
-            data = tomllib.loads(text)
-        elif suffix == ".json":
-            data = json.loads(text)
-        else:
-            data = yaml.safe_load(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, yaml.YAMLError, RecursionError) as exc:
-        raise ValueError(f"{path}: cannot parse config: {exc}") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: a config file must hold a mapping of options")
-    from ..options import coerce_numbers, validate_train_options
-    data = coerce_numbers(data)
-    validate_train_options(data, source=str(path))
-    return data
-
-
-def load_train_config(config_file: str | Path | None = None, flags: Mapping[str, Any] | None = None
-                      ) -> tuple[TrainConfig, frozenset[str]]:
-    """Read ``config_file`` (if any), merge ``flags`` over it (:func:`merge_config`) and check every value
-    (:func:`mltc.options.validate_train_config`). Returns the config and the fields given explicitly."""
-    from ..options import validate_train_config
-    cfg, given = merge_config(read_config_file(config_file) if config_file else {}, flags)
-    validate_train_config(cfg)
-    return cfg, given

@@ -39,7 +39,7 @@ from ..options import validate_train_config
 from ..tasks import MultiLabelTask, Task
 from ..tasks.multilabel import check_training_data  # noqa: F401 (its former home)
 from .checkpoint import load_checkpoint, run_fingerprint, save_checkpoint
-from .config import TrainConfig
+from .config import TrainConfig, filled
 from .device import SingleProcess, autocast, launched_world_size, make_accelerator, move_to_device  # noqa: F401
 from .optim import TrainingOptimizer, linear_schedule
 
@@ -73,6 +73,16 @@ def build_model_parts(spec, cfg: TrainConfig, train_texts: Sequence[str], num_ou
     return featurizer, net_spec
 
 
+def embedding_weight(network: torch.nn.Module, what: str) -> torch.Tensor:
+    """The network's word-embedding matrix (``network.embedding.weight``), which FGM and the gradient
+    penalty act on; ``ValueError`` naming ``what`` needs it when the network has none."""
+    weight = getattr(getattr(network, "embedding", None), "weight", None)
+    if not isinstance(weight, torch.Tensor):
+        raise ValueError(f"{what} needs a network with an embedding table (network.embedding.weight); "
+                         f"{type(network).__name__} has none")
+    return weight
+
+
 class Trainer:
     """Train a :class:`~mltc.classifier.Classifier` from examples.
 
@@ -99,13 +109,15 @@ class Trainer:
         validate_train_config(self.config)
         self.task.check_config(self.config)
         spec = model_spec(self.config.model)
-        cfg = self.task.resolve(self.config.resolved(spec.training))
+        cfg: TrainConfig = self.task.resolve(self.config.resolved(spec.training))
         launched = os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
         if cfg.precision == "no" and launched in ("bf16", "fp16"):  # `accelerate launch --mixed_precision ...`
             cfg = dataclasses.replace(cfg, precision=launched)
         self.task.check_data(train, validation)
         if cfg.grad_accum < 1:
             raise ValueError("grad_accum must be at least 1")
+        # filled by the resolution (the model's or the neural fitter's defaults)
+        epochs, batch_size = filled(cfg.epochs, "epochs"), filled(cfg.batch_size, "batch_size")
         set_seed(cfg.seed)
         if cfg.threads:
             torch.set_num_threads(int(cfg.threads))
@@ -123,13 +135,14 @@ class Trainer:
         task.init_network(network, Y_tr)
         network.to(acc.device)
         loss_fn = task.make_loss(cfg, Y_tr).to(acc.device)  # its buffers (frequencies, NTR bias, CB weights) too
-        total = math.ceil(len(train) / cfg.batch_size) * cfg.epochs
-        optimizer = TrainingOptimizer(network, cfg.lr, cfg.weight_decay,
+        total = math.ceil(len(train) / batch_size) * epochs
+        optimizer = TrainingOptimizer(network, filled(cfg.lr, "lr"), filled(cfg.weight_decay, "weight_decay"),
                                       linear_schedule(total, int(cfg.warmup_ratio * total), cfg.schedule == "linear"),
-                                      cfg.optimizer)
+                                      filled(cfg.optimizer, "optimizer"))
         model = acc.prepare_model(network) if world > 1 else network  # DDP wrapper across processes
         scaler = torch.amp.GradScaler(acc.device.type) if cfg.precision == "fp16" else None
-        fgm = FGM(network.embedding, cfg.fgm_epsilon) if cfg.fgm_epsilon > 0 else None
+        fgm = FGM(embedding_weight(network, "FGM"), cfg.fgm_epsilon) if cfg.fgm_epsilon > 0 else None
+        gp_weight = embedding_weight(network, "the gradient penalty") if cfg.gp_epsilon > 0 else None
 
         state: dict[str, Any] = {"epoch": 0, "best_score": -1.0, "best_epoch": 0, "bad_epochs": 0, "history": []}
         best_state: dict[str, torch.Tensor] | None = None
@@ -170,15 +183,15 @@ class Trainer:
         started = time.time()
         n = len(train)
         stop = state["bad_epochs"] >= cfg.patience and state["epoch"] >= cfg.min_epochs
-        while state["epoch"] < cfg.epochs and not stop:
+        while state["epoch"] < epochs and not stop:
             epoch = state["epoch"] + 1
             network.train()
             order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)).numpy()
             total_loss, t0 = 0.0, time.time()
-            bar = tqdm(range(0, n, cfg.batch_size), desc=f"epoch {epoch}/{cfg.epochs}", leave=False,
+            bar = tqdm(range(0, n, batch_size), desc=f"epoch {epoch}/{epochs}", leave=False,
                        disable=(not main) or ((not self.progress) if self.progress is not None else None))
             for s in bar:
-                rows = order[s:s + cfg.batch_size]
+                rows = order[s:s + batch_size]
                 local = rows[rank::world]  # this process's share of the global batch
                 micro = [m for m in np.array_split(local, min(cfg.grad_accum, len(local))) if len(m)]
                 optimizer.zero_grad()
@@ -189,8 +202,8 @@ class Trainer:
                     y = move_to_device({"y": Y_tr[mb]}, acc.device)["y"]
                     with sync:
                         loss = compute_loss(batch, y)
-                        if cfg.gp_epsilon > 0:
-                            loss = loss + gradient_penalty(loss, network.embedding.weight, cfg.gp_epsilon)
+                        if gp_weight is not None:
+                            loss = loss + gradient_penalty(loss, gp_weight, cfg.gp_epsilon)
                         # SGD steps on the sum of the loss's entries (multi-label: per (text, label))
                         scale = task.sgd_scale(len(rows)) if cfg.optimizer == "sgd" else 1.0
                         backward(loss * (scale * len(mb) / len(local)))
@@ -218,9 +231,9 @@ class Trainer:
             log.info("epoch %d loss %.5f %s", epoch, record["train_loss"], text)
             if self.progress and main:
                 tqdm.write(f"epoch {epoch}: loss {record['train_loss']:.5f}  {text}")
-            if out is not None and main:
+            if ckpt is not None and main:  # ckpt is OUT/checkpoint
                 save_checkpoint(ckpt, network, best_state, optimizer, state, run)
-                atomic_write_text(out / "log.jsonl", "".join(to_json(r, None) + "\n" for r in state["history"]))
+                atomic_write_text(ckpt.parent / "log.jsonl", "".join(to_json(r, None) + "\n" for r in state["history"]))
             stop = state["bad_epochs"] >= cfg.patience and epoch >= cfg.min_epochs
 
         if best_state is not None:
@@ -231,8 +244,9 @@ class Trainer:
         metrics = {"validation": validation_metrics, "best_epoch": state["best_epoch"],
                    "epochs_run": state["epoch"], "train_seconds": round(time.time() - started, 3),
                    "processes": world, "device": str(acc.device), "history": state["history"]}
-        if hasattr(network, "export_options"):
-            net_spec["options"] = network.export_options()
+        export_options = getattr(network, "export_options", None)  # a method of the networks that have one
+        if callable(export_options):
+            net_spec["options"] = export_options()
         network.to("cpu").eval()
         clf = Classifier(featurizer, network, net_spec, model_name=cfg.model, config=config, metrics=metrics, task=task)
         if out is not None and main:
