@@ -203,11 +203,10 @@ def test_an_interrupted_graded_run_resumes_exactly(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("change,option,reason", [
-    (dict(loss="db"), "loss", "softmax per aspect"),
-    (dict(loss="zlpr"), "loss", "multi-label losses do not apply"),
+    (dict(loss="sq-hinge"), "loss", "cross-entropy per aspect"),
     (dict(decision="per-label"), "decision", "argmax"),
     (dict(decision_options={"min_labels": 1}), "decision_options", "argmax"),
-    (dict(loss_preset="pubmed"), "loss_preset", "cross-entropy"),
+    (dict(loss_preset="pubmed"), "loss_preset", "with loss ce"),
     (dict(model="svm"), "model", "multi-label only"),
     (dict(optimizer="lbfgs"), "optimizer", "lbfgs fitter is multi-label only"),
     (dict(cv_folds=5), "cv_folds", "multi-label only"),
@@ -221,8 +220,8 @@ def test_options_the_graded_task_cannot_honour_are_refused(change, option, reaso
 
 def test_the_cli_refuses_before_reading_data(tmp_path):
     res = CliRunner().invoke(cli, ["train", "--fine-grained", "--train", str(tmp_path / "missing.tsv"), "--validation",
-                                   str(tmp_path / "missing.tsv"), "--loss", "zlpr", "--out", str(tmp_path / "run")])
-    assert res.exit_code == 2 and "--loss must be ce" in res.output and "softmax per aspect" in res.output, res.output
+                                   str(tmp_path / "missing.tsv"), "--loss", "sq-hinge", "--out", str(tmp_path / "run")])
+    assert res.exit_code == 2 and "--loss must be left out" in res.output and "one-hot" in res.output, res.output
     assert not (tmp_path / "run").exists()
     res = CliRunner().invoke(cli, ["train", "--train", str(tmp_path / "x.tsv"), "--level-names", "a,b",
                                    "--out", str(tmp_path / "run")])

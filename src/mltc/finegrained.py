@@ -3,8 +3,10 @@
 REFERENCE.md section 4 (the seed example: 6 emotions, each 0 none, 1 weak, 2 medium, 3 strong,
 written ``"0,1,0,0,2,0"``). A fine-grained model is an ordinary :class:`~mltc.classifier.Classifier`
 whose task is :class:`~mltc.tasks.GradedTask`: K*L outputs read as one softmax per aspect,
-trained by the shared neural trainer (cross-entropy summed over aspects), saved, loaded,
-served and exported like any mltc model. This module keeps the former entry points:
+trained by the shared neural trainer (cross-entropy summed over aspects by default, or any
+balanced loss of Huang et al., 2021, or ZLPR, on the one-hot (aspect, level) targets: see
+:mod:`mltc.tasks.graded_loss`), saved, loaded, served and exported like any mltc model. This
+module keeps the former entry points:
 
 >>> examples, aspects = read_graded("emo_train.tsv")
 >>> clf = train_graded(examples, validation, aspects, TrainConfig(model="textcnn"), ["none", "weak", "medium", "strong"])
@@ -29,6 +31,8 @@ def train_graded(train: Sequence[GradedExample], validation: Sequence[GradedExam
                  out_dir: str | os.PathLike | None = None, resume: bool = False, progress: bool | None = None):
     """Train a fine-grained model: ``mltc.train(..., task=GradedTask(aspects, level_names))``.
 
+    ``config.loss`` left out trains with cross-entropy per aspect; any loss of
+    :func:`mltc.tasks.graded_loss.onehot_losses` trains on the one-hot (aspect, level) targets.
     Early stopping follows the mean per-aspect macro-F1 on validation; the model is saved in
     ``out_dir/model`` when ``out_dir`` is given.
     """

@@ -61,7 +61,8 @@ class Task:
         """Refuse, before any work, training options this task cannot honour (raises ``OptionError``)."""
 
     def resolve(self, cfg: Any) -> Any:
-        """The resolved config with the task's own settings (loss, decision) filled in."""
+        """The config with the task's own settings (loss, decision) filled in, before the model's and the
+        fitter's defaults fill the remaining ``None`` fields."""
         return cfg
 
     def check_data(self, train: Sequence[Any], validation: Sequence[Any]) -> None:  # pragma: no cover - abstract
@@ -86,7 +87,7 @@ class Task:
         raise NotImplementedError
 
     def init_network(self, network: nn.Module, targets: torch.Tensor) -> None:
-        """Start the network's output bias at the training priors (when it has one)."""
+        """Start the network's output bias at the training priors (when it has one); called after ``make_loss``."""
 
     def make_loss(self, cfg: Any, targets: torch.Tensor) -> nn.Module:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -1,15 +1,23 @@
 """The graded (fine-grained) task: each of K aspects takes one of L ordered levels.
 
 The network has K*L outputs, read as one softmax over the L levels per aspect (aspect ``k``'s
-level ``l`` is output ``k*L + l``); the loss is cross-entropy summed over aspects; the decision
-is the most probable level of each aspect, so a threshold or top-k override is refused, never
-ignored. Early stopping follows the mean per-aspect macro-F1 (over levels) on validation;
-evaluation reports per-aspect accuracy, macro-F1, RMSE over level values and a confusion
-matrix per aspect (:func:`mltc.metrics.graded.graded_metrics`).
+level ``l`` is output ``k*L + l``); the decision is the most probable level of each aspect, so a
+threshold or top-k override is refused, never ignored. Early stopping follows the mean
+per-aspect macro-F1 (over levels) on validation; evaluation reports per-aspect accuracy,
+macro-F1, RMSE over level values and a confusion matrix per aspect
+(:func:`mltc.metrics.graded.graded_metrics`).
+
+The loss (:mod:`mltc.tasks.graded_loss`) is cross-entropy summed over aspects (``ce``, the
+default), or any multi-label loss of :data:`~mltc.losses.LOSSES` the neural trainer fits (the
+balanced losses of Huang et al., EMNLP 2021, ZLPR) on the flattened one-hot (aspect, level)
+targets, with class frequencies per (aspect, level) cell. The scores are the same for every
+loss, a softmax per aspect (:meth:`GradedTask.scores` says why). The loss is recorded in
+``config.json`` (``loss``, ``loss_resolved``) and, when not ``ce``, in the task entry of
+``mltc.json``; a folder without it (every earlier one) holds a ``ce`` model.
 
 Only the neural trainer trains it: the SVM and the full-batch L-BFGS fitter of
 ``tfidf-linear`` are multi-label fitters (``tfidf-linear`` trains with its minibatch default,
-SGD), and the multi-label losses, decisions and their options are refused before any work.
+SGD), and the multi-label decisions and their options are refused before any work.
 """
 from __future__ import annotations
 
@@ -22,18 +30,17 @@ import torch
 from torch import nn
 
 from ..data.graded import GradedExample
-from ..losses.graded import GradedCrossEntropy, categorical_rdrop_kl, level_prior_logits
+from ..losses import rdrop_kl
+from ..losses.graded import categorical_rdrop_kl
 from ..metrics.graded import graded_metrics
-from ..modelcheck import check_graded_task
+from ..modelcheck import check_graded_task, graded_task_loss
 from ..options import OptionError
 from .base import OverrideRefused, Task, check_return_scores
+from .graded_loss import (build_graded_loss, check_loss_config, default_value, graded_loss_name, initial_bias,
+                          resolved_loss)
 
-#: loss names meaning the graded task's own loss
-CE_NAMES = ("ce", "cross-entropy")
 #: options of the multi-label task and of its linear / SVM fitters, refused when set (with why)
 NOT_APPLICABLE = {
-    "loss_preset": "the balanced losses' constants do not apply to the per-aspect cross-entropy",
-    "loss_options": "the per-aspect cross-entropy has no options",
     "decision": "each aspect takes its most probable level (argmax); thresholds do not apply",
     "decision_options": "each aspect takes its most probable level (argmax); thresholds do not apply",
     "solver_options": "the full-batch linear fitter is multi-label only",
@@ -55,11 +62,6 @@ def check_levels(rows: Sequence[GradedExample], k: int, split: str) -> None:
             raise ValueError(f"{split} example {i}: expected {k} levels (integers >= 0), found {levels!r}")
 
 
-def _default(config: Any, name: str) -> Any:
-    f = {f.name: f for f in dataclasses.fields(config)}[name]
-    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-
-
 class GradedTask(Task):
     """K aspects x L levels.
 
@@ -69,14 +71,19 @@ class GradedTask(Task):
         Aspect names (default: ``aspect_0, ...``, as many as the examples have levels).
     levels : sequence of str, optional
         Names of the levels 0..L-1 (default: ``"0", "1", ...`` up to the largest level seen).
+    loss : str
+        The loss the model was trained with (``ce`` unless set by training from the config's
+        ``loss``, or read from a saved folder); the scores do not depend on it.
     """
 
     name = "graded"
     format_version = 2
 
-    def __init__(self, aspects: Sequence[str] | None = None, levels: Sequence[str] | None = None) -> None:
+    def __init__(self, aspects: Sequence[str] | None = None, levels: Sequence[str] | None = None,
+                 loss: str = "ce") -> None:
         self.aspects = list(aspects) if aspects is not None else None
         self.levels = list(levels) if levels is not None else None
+        self.loss = loss
         for what, names in (("aspect", self.aspects), ("level", self.levels)):
             if names is not None and (not names or len(set(names)) != len(names)
                                       or any(not isinstance(n, str) or not n.strip() for n in names)):
@@ -91,7 +98,8 @@ class GradedTask(Task):
         return len(self.aspects) * len(self.levels)
 
     def describe(self) -> dict[str, Any]:
-        return {"task": self.name, "aspects": self.aspects, "levels": self.levels, "decision": "argmax"}
+        return {"task": self.name, "aspects": self.aspects, "levels": self.levels, "decision": "argmax",
+                "loss": self.loss}
 
     def outputs(self) -> dict[str, Any]:
         return {"aspects": self.aspects, "levels": self.levels}
@@ -109,17 +117,15 @@ class GradedTask(Task):
         if config.optimizer == "lbfgs":
             raise OptionError("optimizer", f"sgd, adamw or adagrad ({why}; the full-batch lbfgs fitter is "
                                            "multi-label only)", config.optimizer)
-        loss = config.loss
-        if loss is not None and str(loss).lower().replace("_", "-") not in CE_NAMES:
-            raise OptionError("loss", "ce or left out (a fine-grained model has one softmax per aspect, trained with "
-                                      "cross-entropy; the multi-label losses do not apply)", loss)
+        check_loss_config(config)
         for key, reason in NOT_APPLICABLE.items():
             value = getattr(config, key)
-            if value != _default(config, key):
+            if value != default_value(config, key):
                 raise OptionError(key, f"left at its default for a fine-grained model ({reason})", value)
 
     def resolve(self, cfg: Any) -> Any:
-        return dataclasses.replace(cfg, loss="ce", decision="argmax", decision_options={})
+        """The loss (``ce`` when left out, before the neural fitter's default could fill it) and the argmax."""
+        return dataclasses.replace(cfg, loss=graded_loss_name(cfg.loss), decision="argmax", decision_options={})
 
     def check_data(self, train: Sequence[GradedExample], validation: Sequence[GradedExample]) -> None:
         if not train:
@@ -138,7 +144,7 @@ class GradedTask(Task):
         levels = self.levels if self.levels is not None else [str(i) for i in range(top)]
         if top > len(levels):
             raise ValueError(f"level {top - 1} found but only {len(levels)} level names given ({', '.join(levels)})")
-        return GradedTask(self.aspects or [f"aspect_{i}" for i in range(k)], levels)
+        return GradedTask(self.aspects or [f"aspect_{i}" for i in range(k)], levels, self.loss)
 
     def train_targets(self, examples: Sequence[GradedExample]) -> torch.Tensor:
         return torch.tensor([e.levels for e in examples], dtype=torch.long).reshape(-1, len(self.aspects))
@@ -155,13 +161,23 @@ class GradedTask(Task):
     def init_network(self, network: nn.Module, targets: torch.Tensor) -> None:
         if hasattr(network, "output_bias"):
             with torch.no_grad():
-                network.output_bias().copy_(level_prior_logits(targets.numpy(), len(self.levels)))
+                network.output_bias().copy_(initial_bias(self.loss, targets.numpy(), len(self.levels)))
 
     def make_loss(self, cfg: Any, targets: torch.Tensor) -> nn.Module:
-        return GradedCrossEntropy(*self.shape)
+        """The loss of ``cfg.loss`` (:func:`~mltc.tasks.graded_loss.build_graded_loss`); the task trains,
+        and is saved, with it."""
+        self.loss = graded_loss_name(cfg.loss)
+        return build_graded_loss(cfg, targets, *self.shape)
 
     def rdrop_kl(self, logits1: torch.Tensor, logits2: torch.Tensor) -> torch.Tensor:
-        return categorical_rdrop_kl(logits1, logits2, len(self.levels))
+        """The symmetric KL of the level distributions (``ce``), or the per-cell Bernoulli KL (the other losses)."""
+        if self.loss == "ce":
+            return categorical_rdrop_kl(logits1, logits2, len(self.levels))
+        return rdrop_kl(logits1, logits2)
+
+    def sgd_scale(self, batch_rows: int) -> float:
+        """Per (text, aspect) for ``ce`` (a sum over aspects per text); per (text, cell) for the means over cells."""
+        return float(batch_rows) if self.loss == "ce" else float(batch_rows * self.num_outputs)
 
     def validate(self, cfg: Any, scores: np.ndarray, Y: np.ndarray) -> tuple[dict[str, float], float, str]:
         mean = graded_metrics(Y, scores.argmax(-1), self.aspects, len(self.levels))["mean"]
@@ -172,15 +188,25 @@ class GradedTask(Task):
         return graded_metrics(Y, scores.argmax(-1), self.aspects, len(self.levels))
 
     def loss_resolved(self, cfg: Any) -> dict[str, Any]:
-        return {"name": "ce", "form": "cross-entropy over the levels of each aspect, summed over aspects, "
-                                      "averaged over texts"}
+        return resolved_loss(cfg)
 
     # ----------------------------------------------------------------- prediction
     def torch_scores(self, logits: torch.Tensor) -> torch.Tensor:
         return torch.softmax(logits.reshape(-1, *self.shape), -1)
 
     def scores(self, logits: np.ndarray) -> np.ndarray:
-        """(texts, aspects, levels) softmax probabilities."""
+        """(texts, aspects, levels) probabilities: the softmax over each aspect's L logits, for every loss.
+
+        A model trained with a multi-label loss on the one-hot (aspect, level) targets reads each
+        cell as an independent Bernoulli ``p = sigmoid(z)``. Conditioned on what its targets
+        guarantee, exactly one level per aspect, level ``l`` of aspect ``k`` has probability
+        ``odds(p_kl) / sum_m odds(p_km)`` with ``odds(p) = p / (1 - p) = exp(z)``: exactly
+        ``softmax(z_k)_l``. The predicted level (the argmax) is the same as the argmax of the
+        sigmoids. With re-weighting, NTR or focal modulation these are scores normalised per
+        aspect rather than calibrated probabilities, as the multi-label scores of those losses
+        are; ZLPR compares logits with each other, which the softmax keeps. So a loaded model
+        predicts the same way whatever its loss, and the ONNX export is one graph for all.
+        """
         z = np.asarray(logits, dtype=np.float32).reshape(-1, *self.shape)
         e = np.exp(z - z.max(-1, keepdims=True))
         return e / e.sum(-1, keepdims=True)
@@ -224,9 +250,11 @@ class GradedTask(Task):
 
     # ---------------------------------------------------------------- persistence
     def to_meta(self) -> dict[str, Any]:
-        return {"task": {"name": self.name, "aspects": self.aspects, "levels": self.levels, "decision": "argmax"}}
+        """The task entry; ``loss`` only when not ``ce`` (so ``ce`` folders are as before)."""
+        entry = {"name": self.name, "aspects": self.aspects, "levels": self.levels, "decision": "argmax"}
+        return {"task": entry if self.loss == "ce" else {**entry, "loss": self.loss}}
 
     @classmethod
     def load(cls, folder: Path, meta: dict[str, Any], meta_path: Path, num_outputs: int) -> "GradedTask":
         aspects, levels = check_graded_task(meta.get("task"), meta_path, num_outputs)
-        return cls(aspects, levels)
+        return cls(aspects, levels, graded_task_loss(meta.get("task"), meta_path))

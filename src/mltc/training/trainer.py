@@ -109,7 +109,8 @@ class Trainer:
         validate_train_config(self.config)
         self.task.check_config(self.config)
         spec = model_spec(self.config.model)
-        cfg: TrainConfig = self.task.resolve(self.config.resolved(spec.training))
+        # the task's own settings (graded: its loss, ce when left out) before the model's and fitter's defaults
+        cfg: TrainConfig = self.task.resolve(self.config).resolved(spec.training)
         launched = os.environ.get("ACCELERATE_MIXED_PRECISION", "no")
         if cfg.precision == "no" and launched in ("bf16", "fp16"):  # `accelerate launch --mixed_precision ...`
             cfg = dataclasses.replace(cfg, precision=launched)
@@ -132,9 +133,10 @@ class Trainer:
         Y_va = task.validation_targets(validation)
 
         network = build_network(net_spec)
+        # the loss first: the output bias starts at the priors the loss reads (graded: softmax or sigmoid)
+        loss_fn = task.make_loss(cfg, Y_tr).to(acc.device)  # its buffers (frequencies, NTR bias, CB weights) too
         task.init_network(network, Y_tr)
         network.to(acc.device)
-        loss_fn = task.make_loss(cfg, Y_tr).to(acc.device)  # its buffers (frequencies, NTR bias, CB weights) too
         total = math.ceil(len(train) / batch_size) * epochs
         optimizer = TrainingOptimizer(network, filled(cfg.lr, "lr"), filled(cfg.weight_decay, "weight_decay"),
                                       linear_schedule(total, int(cfg.warmup_ratio * total), cfg.schedule == "linear"),
