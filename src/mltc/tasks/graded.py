@@ -90,12 +90,26 @@ class GradedTask(Task):
                 raise ValueError(f"{what} names must be distinct non-empty strings, got {names!r}")
 
     @property
+    def fitted_aspects(self) -> list[str]:
+        """The aspect names; a :class:`ValueError` before the task is fitted."""
+        if self.aspects is None:
+            raise ValueError("the graded task has no aspects yet: fit it on training data first")
+        return self.aspects
+
+    @property
+    def fitted_levels(self) -> list[str]:
+        """The level names; a :class:`ValueError` before the task is fitted."""
+        if self.levels is None:
+            raise ValueError("the graded task has no levels yet: fit it on training data first")
+        return self.levels
+
+    @property
     def shape(self) -> tuple[int, int]:
-        return len(self.aspects), len(self.levels)
+        return len(self.fitted_aspects), len(self.fitted_levels)
 
     @property
     def num_outputs(self) -> int:
-        return len(self.aspects) * len(self.levels)
+        return len(self.fitted_aspects) * len(self.fitted_levels)
 
     def describe(self) -> dict[str, Any]:
         return {"task": self.name, "aspects": self.aspects, "levels": self.levels, "decision": "argmax",
@@ -147,21 +161,22 @@ class GradedTask(Task):
         return GradedTask(self.aspects or [f"aspect_{i}" for i in range(k)], levels, self.loss)
 
     def train_targets(self, examples: Sequence[GradedExample]) -> torch.Tensor:
-        return torch.tensor([e.levels for e in examples], dtype=torch.long).reshape(-1, len(self.aspects))
+        return torch.tensor([e.levels for e in examples], dtype=torch.long).reshape(-1, len(self.fitted_aspects))
 
     def validation_targets(self, examples: Sequence[GradedExample]) -> np.ndarray:
-        return np.array([e.levels for e in examples], dtype=np.int64).reshape(-1, len(self.aspects))
+        return np.array([e.levels for e in examples], dtype=np.int64).reshape(-1, len(self.fitted_aspects))
 
     def target_text(self, example: GradedExample) -> str:
         return ",".join(str(int(l)) for l in example.levels)
 
     def fingerprint_names(self) -> list[str]:
-        return [f"aspect:{a}" for a in self.aspects] + [f"level:{l}" for l in self.levels]
+        return [f"aspect:{a}" for a in self.fitted_aspects] + [f"level:{l}" for l in self.fitted_levels]
 
     def init_network(self, network: nn.Module, targets: torch.Tensor) -> None:
-        if hasattr(network, "output_bias"):
+        output_bias = getattr(network, "output_bias", None)
+        if callable(output_bias):
             with torch.no_grad():
-                network.output_bias().copy_(initial_bias(self.loss, targets.numpy(), len(self.levels)))
+                output_bias().copy_(initial_bias(self.loss, targets.numpy(), len(self.fitted_levels)))
 
     def make_loss(self, cfg: Any, targets: torch.Tensor) -> nn.Module:
         """The loss of ``cfg.loss`` (:func:`~mltc.tasks.graded_loss.build_graded_loss`); the task trains,
@@ -172,7 +187,7 @@ class GradedTask(Task):
     def rdrop_kl(self, logits1: torch.Tensor, logits2: torch.Tensor) -> torch.Tensor:
         """The symmetric KL of the level distributions (``ce``), or the per-cell Bernoulli KL (the other losses)."""
         if self.loss == "ce":
-            return categorical_rdrop_kl(logits1, logits2, len(self.levels))
+            return categorical_rdrop_kl(logits1, logits2, len(self.fitted_levels))
         return rdrop_kl(logits1, logits2)
 
     def sgd_scale(self, batch_rows: int) -> float:
@@ -180,12 +195,12 @@ class GradedTask(Task):
         return float(batch_rows) if self.loss == "ce" else float(batch_rows * self.num_outputs)
 
     def validate(self, cfg: Any, scores: np.ndarray, Y: np.ndarray) -> tuple[dict[str, float], float, str]:
-        mean = graded_metrics(Y, scores.argmax(-1), self.aspects, len(self.levels))["mean"]
+        mean = graded_metrics(Y, scores.argmax(-1), self.fitted_aspects, len(self.fitted_levels))["mean"]
         return ({f"val_{k}": v for k, v in mean.items()}, mean["macro_f1"],
                 f"val mean accuracy {mean['accuracy']:.2f}  macro-F1 {mean['macro_f1']:.2f}  RMSE {mean['rmse']:.3f}")
 
     def finish(self, cfg: Any, scores: np.ndarray, Y: np.ndarray) -> dict[str, Any]:
-        return graded_metrics(Y, scores.argmax(-1), self.aspects, len(self.levels))
+        return graded_metrics(Y, scores.argmax(-1), self.fitted_aspects, len(self.fitted_levels))
 
     def loss_resolved(self, cfg: Any) -> dict[str, Any]:
         return resolved_loss(cfg)
@@ -228,9 +243,9 @@ class GradedTask(Task):
         out = []
         for row_s, row_p in zip(scores, pred):
             item = {}
-            for k, a in enumerate(self.aspects):
+            for k, a in enumerate(self.fitted_aspects):
                 level = int(row_p[k])
-                item[a] = {"level": level, "level_name": self.levels[level]}
+                item[a] = {"level": level, "level_name": self.fitted_levels[level]}
                 if return_scores != "none":
                     item[a]["probabilities"] = [round(float(p), 6) for p in row_s[k]]
             out.append({"aspects": item})
@@ -241,12 +256,12 @@ class GradedTask(Task):
         pred = self.decide(scores, options.pop("threshold", None), options.pop("top_k", None))
         if options:
             raise TypeError(f"unknown evaluation option(s) for a fine-grained model: {', '.join(sorted(options))}")
-        check_levels(examples, len(self.aspects), "evaluation")
+        check_levels(examples, len(self.fitted_aspects), "evaluation")
         gold = self.validation_targets(examples)
-        if gold.size and (gold.min() < 0 or gold.max() >= len(self.levels)):
-            raise ValueError(f"gold levels must lie in 0..{len(self.levels) - 1} (this model's levels: "
-                             f"{', '.join(self.levels)})")
-        return graded_metrics(gold, pred, self.aspects, len(self.levels))
+        if gold.size and (gold.min() < 0 or gold.max() >= len(self.fitted_levels)):
+            raise ValueError(f"gold levels must lie in 0..{len(self.fitted_levels) - 1} (this model's levels: "
+                             f"{', '.join(self.fitted_levels)})")
+        return graded_metrics(gold, pred, self.fitted_aspects, len(self.fitted_levels))
 
     # ---------------------------------------------------------------- persistence
     def to_meta(self) -> dict[str, Any]:

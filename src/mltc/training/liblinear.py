@@ -51,7 +51,7 @@ def pick_backend(backend: str, texts: int, labels: int) -> str:
 def official_liblinear() -> Any | None:
     """The ``liblinear.liblinearutil`` module of the official binding, or None when not installed."""
     try:
-        from liblinear import liblinearutil
+        from liblinear import liblinearutil  # type: ignore[import-untyped]
     except ImportError:
         return None
     return liblinearutil
@@ -112,7 +112,7 @@ class SvmProblem:
 
     def _liblinear(self, y: np.ndarray, C: float, tol: float, w0: np.ndarray | None) -> np.ndarray:
         from ctypes import c_double
-        util = self._util
+        util: Any = self._util
         prob = self._prob.copy()  # shares the converted rows; its own label vector
         prob.y = (c_double * self.n)()
         np.ctypeslib.as_array(prob.y, (self.n,))[:] = np.where(y, 1.0, -1.0)

@@ -83,20 +83,21 @@ class LinearFitter:
         X = featurizer.fit_encode([e.text for e in train])
         Y = sp.csr_matrix(space.encode(e.labels for e in train).Y.astype(np.float32))
         n, d, L = X.shape[0], X.shape[1], space.num_labels
-        cfg = dataclasses.replace(cfg, loss=cfg.loss or LINEAR_DEFAULT_LOSS)
-        loss = EntryLoss(cfg.loss, space.class_freq_, space.train_num_, cfg.loss_preset, Y, cfg.loss_options)
-        if solver.tol is None:
-            solver = dataclasses.replace(solver, tol=1e-4 if loss.hinge else 1e-3)
-        if solver.C is None:
-            solver = dataclasses.replace(solver, C=1.0 if loss.hinge else 100.0)
+        loss_name: str = cfg.loss or LINEAR_DEFAULT_LOSS
+        cfg = dataclasses.replace(cfg, loss=loss_name)
+        loss = EntryLoss(loss_name, space.class_freq_, space.train_num_, cfg.loss_preset, Y, cfg.loss_options)
+        tol = float(solver.tol if solver.tol is not None else 1e-4 if loss.hinge else 1e-3)
+        C = float(solver.C if solver.C is not None else 1.0 if loss.hinge else 100.0)
+        solver = dataclasses.replace(solver, tol=tol, C=C)
         folds = int(cfg.cv_folds)
-        decision_name = cfg.decision or default_decision(cfg.loss, "linear")
+        decision_name = cfg.decision or default_decision(loss_name, "linear")
         need_cv = decision_name in ("auto", "cv") and folds >= 2 and n >= 2 * folds
         rng = np.random.default_rng(cfg.seed)
         fold_of = rng.permutation(n) % folds if need_cv else None
         design_all = None if loss.hinge else Design(X)
-        fold_designs = []
+        fold_designs: list[tuple[Design | None, np.ndarray, np.ndarray]] = []
         if need_cv:
+            assert fold_of is not None
             for k in range(folds):
                 tr = np.flatnonzero(fold_of != k)
                 fold_designs.append((None if loss.hinge else Design(X[tr]), tr, np.flatnonzero(fold_of == k)))
@@ -105,8 +106,8 @@ class LinearFitter:
         blocks = [order[s:s + bs] for s in range(0, L, bs)]
         W_parts: list[sp.csc_matrix] = []
         bias = np.zeros(L, np.float32)
-        oof: list[Any] | None = [] if need_cv else None
-        inv_c = 1.0 / float(solver.C)
+        oof: list[Any] = []
+        inv_c = 1.0 / C
         bar = tqdm(total=L * (1 + (folds if need_cv else 0)), desc="fitting labels", unit="label", leave=False,
                    disable=(not self.progress) if self.progress is not None else None)
         prior = prior_logits(space.class_freq_, space.train_num_).numpy()
@@ -119,7 +120,7 @@ class LinearFitter:
             (the squared hinge starts there from ``init``, the full model)."""
             rows = slice(None) if part < 0 else fold_designs[part][1]
             if loss.hinge:
-                Wn, bn = svm_problems[part + 1].fit(Y[rows][:, cols_np].toarray(), solver.C, solver.tol, threads, init)
+                Wn, bn = svm_problems[part + 1].fit(Y[rows][:, cols_np].toarray(), C, tol, threads, init)
                 return Wn, bn, 0, 0, 0
             cols = torch.from_numpy(cols_np)
             Yb = torch.from_numpy(Y[rows][:, cols_np].toarray())
@@ -127,8 +128,9 @@ class LinearFitter:
             if weights is not None and weights.ndim == 2 and part >= 0:
                 weights = weights[fold_designs[part][1]]
             design = design_all if part < 0 else fold_designs[part][0]
+            assert design is not None and W0 is not None  # the logistic family has both
             fg = make_objective(design, Yb, loss, inv_c, cols, weights)
-            res = lbfgs_columns(fg, W0, memory=solver.memory, max_iter=solver.max_iter, tol=solver.tol,
+            res = lbfgs_columns(fg, W0, memory=solver.memory, max_iter=solver.max_iter, tol=tol,
                                 gnorm_ref=gref, joint=loss.joint)
             return (res.W[:-1].numpy(), res.W[-1].numpy().copy(), int(res.iterations.max()), res.evaluations,
                     int((~res.converged).sum()))
@@ -143,6 +145,7 @@ class LinearFitter:
                 W0 = torch.zeros(d + 1, len(cols_np))
                 W0[-1] = torch.from_numpy(prior[cols_np])
                 cols = torch.from_numpy(cols_np)
+                assert design_all is not None
                 fg0 = make_objective(design_all, torch.from_numpy(Y[:, cols_np].toarray()), loss, inv_c, cols,
                                      loss.weights(cols))
                 gref = fg0(W0, torch.arange(len(cols_np)))[1].norm(dim=0)
@@ -175,7 +178,7 @@ class LinearFitter:
         perm[np.concatenate(blocks)] = np.arange(L)
         Wall = Wall[:, perm]
         network, net_spec = _network(Wall, bias, d, L, solver.dense_limit)
-        clf = Classifier(featurizer, network, net_spec, space, None, "tfidf-linear", "sigmoid", {}, {})  # type: ignore[arg-type]
+        clf = Classifier(featurizer, network, net_spec, space, None, "tfidf-linear", "sigmoid", {}, {})
         # decision
         val_texts = [e.text for e in validation]
         val_enc = space.encode(e.labels for e in validation)
@@ -206,7 +209,7 @@ class LinearFitter:
         return clf
 
 
-def _network(W: sp.csc_matrix, bias: np.ndarray, d: int, L: int, dense_limit: int):
+def _network(W: sp.csc_matrix, bias: np.ndarray, d: int, L: int, dense_limit: int) -> tuple[torch.nn.Module, dict[str, Any]]:
     """A dense :class:`SparseLinear` when the weights are dense enough, else :class:`SparseWeightLinear`."""
     density = W.nnz / max(1, d * L)
     if density > 0.25 or d * L <= dense_limit:
@@ -218,6 +221,6 @@ def _network(W: sp.csc_matrix, bias: np.ndarray, d: int, L: int, dense_limit: in
         return net.eval(), net_spec
     Wr = W.tocsr()
     net_spec = {"class": "SparseWeightLinear", "input_size": d, "num_labels": L, "options": {"nnz": int(Wr.nnz)}}
-    net = SparseWeightLinear(d, L, nnz=int(Wr.nnz))
-    net.load_csr(Wr.indptr, Wr.indices, Wr.data, bias)
-    return net.eval(), net_spec
+    sparse_net = SparseWeightLinear(d, L, nnz=int(Wr.nnz))
+    sparse_net.load_csr(Wr.indptr, Wr.indices, Wr.data, bias)
+    return sparse_net.eval(), net_spec
