@@ -169,3 +169,36 @@ def test_cli_trains_a_graded_model_with_db(tmp_path):
     assert clf.task.loss == "db" and clf.config["loss"] == "db" and clf.config["optimizer"] == "sgd"
     assert clf.metrics["test"]["mean"]["accuracy"] >= 90, clf.metrics["test"]
     assert "validation: 9 texts" in res.output and "test: 18 texts" in res.output, res.output
+
+
+@pytest.mark.parametrize("spelling", ["ce", "cross-entropy", "CE"])
+def test_ce_may_be_named_for_a_graded_model_and_is_the_default(tmp_path, spelling):
+    def write(path, examples):
+        path.write_text("text\t" + ",".join(ASPECTS) + "\n"
+                        + "".join(f"{e.text}\t{','.join(map(str, e.levels))}\n" for e in examples))
+        return str(path)
+
+    tr, va = write(tmp_path / "tr.tsv", TRAIN), write(tmp_path / "va.tsv", VALIDATION)
+    res = CliRunner().invoke(cli, ["train", "--fine-grained", "--train", tr, "--validation", va, "--loss", spelling,
+                                   "--epochs", "2", "--out", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    assert mltc.load(tmp_path / "run" / "model").task.loss == "ce"
+
+
+def test_ce_is_refused_for_a_multi_label_model(tmp_path):
+    from mltc.data.examples import Example
+    from mltc.training import TrainConfig, Trainer
+    from mltc.training.fitters import train as train_any
+    rows = [Example("wheat grain", ["grain"]), Example("oil crude", ["crude"])] * 4
+    for model in ("tfidf-linear", "tfidf-mlp"):
+        with pytest.raises(ValueError, match="'ce' is for fine-grained models only"):
+            train_any(rows, rows, TrainConfig(model=model, loss="ce", optimizer="sgd" if model == "tfidf-mlp" else None))
+    with pytest.raises(OptionError, match="graded models only") as info:
+        Trainer(TrainConfig(model="tfidf-mlp", loss="cross-entropy", epochs=1)).fit(rows, rows)
+    assert info.value.option == "loss"
+    f = tmp_path / "t.jsonl"
+    f.write_text("".join('{"text": "%s", "labels": ["%s"]}\n' % (e.text, e.labels[0]) for e in rows))
+    res = CliRunner().invoke(cli, ["train", "--train", str(f), "--validation", str(f), "--loss", "ce", "--out",
+                                   str(tmp_path / "run")])
+    assert res.exit_code == 2 and "'ce' is for fine-grained models only" in res.output, res.output
+    assert not (tmp_path / "run").exists()

@@ -21,6 +21,9 @@ A loss is one call::
     built-in balanced family and ZLPR, and ``sq-hinge`` only).
 ``display``
     The name in the paper's tables (default: the name in capitals).
+``tasks``
+    The tasks (:mod:`mltc.tasks`) that train with it (default both, ``multi-label`` and
+    ``graded``; ``sq-hinge`` is multi-label only, ``ce`` graded only).
 
 Every spelling of a loss (``'NTR_FL'``, ``'ntrfl'``, ``'multilabel-softmax'``) resolves to
 its canonical name here and nowhere else: :func:`canonical_loss_name`.
@@ -33,7 +36,8 @@ from ..registry import Registry
 from .modules import BalancedLoss, ZLPRLoss
 
 #: losses by name; see the module docstring
-LOSSES = Registry("loss", defaults={"decision": None, "fitters": ("neural",), "options": None, "extra_options": ()})
+LOSSES = Registry("loss", defaults={"decision": None, "fitters": ("neural",), "options": None, "extra_options": (),
+                                   "tasks": ("multi-label", "graded")})
 
 #: loss-constants presets: the dataset-specific constants of Huang et al. (2021), Table 5
 LOSS_CONSTANTS = Registry("loss-constants preset")
@@ -89,7 +93,19 @@ LOSSES.register("zlpr", ZLPRLoss, aliases=("multilabel-softmax",), decision="zer
                 options=lambda c: {"loss_weight": c["loss_weight"]["zlpr"]}, extra_options=("fused", "ntr_scale_weight"),
                 fitters=("linear", "neural"), display="ZLPR")
 LOSSES.register("sq-hinge", None, aliases=("squared-hinge", "l2-svm"), fitters=("linear",), display="SQ-HINGE",
-                help="squared hinge, LIBLINEAR's L2-loss SVM (the linear fitter only; its default)")
+                tasks=("multi-label",), help="squared hinge, LIBLINEAR's L2-loss SVM (the linear fitter only; its default)")
+LOSSES.register("ce", None, aliases=("cross-entropy",), fitters=("neural",), display="CE", tasks=("graded",),
+                help="cross-entropy over the levels of each aspect (fine-grained models only; their default)")
+
+
+def check_loss_task(loss: Any, task: str) -> None:
+    """Raise ``ValueError`` when ``loss`` (a registered name in any spelling) is not for ``task``."""
+    if isinstance(loss, str) and loss in LOSSES:
+        tasks = LOSSES.meta(loss, "tasks")
+        if task not in tasks:
+            others = ", ".join(n for n in LOSSES if task in LOSSES.meta(n, "tasks"))
+            raise ValueError(f"loss {LOSSES.canonical(loss)!r} is for {' and '.join(tasks)} models only; "
+                             f"{task} models take one of {others}")
 
 
 def canonical_loss_name(name: str) -> str:

@@ -21,13 +21,14 @@ from ..data.labels import LabelSpace
 from ..decision import Decision, FixedThreshold, TopK, decision_from_dict, make_decision
 from ..io import summarize_names, write_json
 from ..losses import loss_config, make_loss, rdrop_kl
+from ..losses.registry import check_loss_task
 from ..metrics import evaluate as evaluate_predictions
 from ..metrics import micro_macro
 from ..metrics.classification import confusion_counts, prf_from_counts
 from ..modelcheck import (ModelFormatError, blame, check_decision_dict, check_labels_dict, only_keys,
                          read_model_json)
 from ..models.networks import prior_logits
-from ..options import check_decision_override
+from ..options import OptionError, check_decision_override
 from .base import Task, check_return_scores
 
 log = logging.getLogger("mltc")
@@ -102,6 +103,13 @@ class MultiLabelTask(Task):
         return {"labels": space.labels, "train_frequency": dict(zip(space.labels, space.class_freq_.tolist()))}
 
     # ------------------------------------------------------------------ training
+    def check_config(self, config: Any) -> None:
+        """Refuse a loss of another task (``ce``: the fine-grained models' cross-entropy per aspect)."""
+        try:
+            check_loss_task(config.loss, "multi-label")
+        except ValueError as exc:
+            raise OptionError("loss", "a multi-label loss", config.loss, shown=f"{config.loss!r}: {exc}") from None
+
     def check_data(self, train: Sequence[Example], validation: Sequence[Example]) -> None:
         check_training_data(train, validation)
 
