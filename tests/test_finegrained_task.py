@@ -139,7 +139,8 @@ def test_former_fine_grained_folders_still_load(run, tmp_path):
 
 def test_the_shared_trainer_honours_precision_accumulation_and_rdrop(monkeypatch):
     precisions, kl_dtypes, loss_calls = [], [], []
-    real_autocast, real_kl = trainer_mod.autocast, GradedTask.rdrop_kl
+    from mltc.training import device as device_mod  # MixedPrecision's autocast, every forward pass's
+    real_autocast, real_kl = device_mod.autocast, GradedTask.rdrop_kl
     from mltc.losses.graded import GradedCrossEntropy
     real_forward = GradedCrossEntropy.forward
 
@@ -155,7 +156,7 @@ def test_the_shared_trainer_honours_precision_accumulation_and_rdrop(monkeypatch
         loss_calls.append(len(levels))
         return real_forward(self, logits, levels)
 
-    monkeypatch.setattr(trainer_mod, "autocast", autocast_spy)
+    monkeypatch.setattr(device_mod, "autocast", autocast_spy)
     monkeypatch.setattr(GradedTask, "rdrop_kl", kl_spy)
     monkeypatch.setattr(GradedCrossEntropy, "forward", forward_spy)
     clf = fit(**MLP, epochs=2, precision="bf16", grad_accum=2, rdrop_alpha=1.0)

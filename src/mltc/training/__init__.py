@@ -7,6 +7,9 @@ Fitters (each returns the same :class:`~mltc.classifier.Classifier`), the entrie
   (:mod:`mltc.training.linear`), the default;
 - ``neural``: the minibatch training loop for every network (:mod:`mltc.training.trainer`);
 - ``svm``: the paper's TF-IDF + one-vs-rest LinearSVC baseline (:mod:`mltc.training.svm`).
+
+The neural loop's regularisers (R-Drop, FGM, the gradient penalty) are hooks
+(:mod:`mltc.training.hooks`); ``Trainer(config, hooks=[...])`` adds yours.
 """
 from __future__ import annotations
 
@@ -17,6 +20,8 @@ from .registry import FITTERS, fitter_name, used_fields
 from .linear import LinearFitter
 from .svm import fit_svm
 from .trainer import Trainer
+from .hooks import FGMHook, GradientPenalty, RDrop, TrainingContext, TrainingHook, hooks_from_config
 
 __all__ = ["TrainConfig", "Trainer", "LinearFitter", "fit_svm", "train", "read_config_file", "FITTERS", "fitter_name",
-           "used_fields", "merge_config", "load_train_config", "resolve_config"]
+           "used_fields", "merge_config", "load_train_config", "resolve_config", "TrainingHook", "TrainingContext", "RDrop",
+           "FGMHook", "GradientPenalty", "hooks_from_config"]

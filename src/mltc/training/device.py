@@ -1,8 +1,14 @@
 """Where training runs: one process on a device, or several under ``accelerate launch``.
 
 Mixed precision is applied with ``torch.autocast`` (bf16 on CPU or GPU, fp16 on GPU with loss
-scaling); batches move to the device with pinned, asynchronous copies towards a GPU only.
-A single process needs neither Accelerate nor transformers (see :class:`SingleProcess`).
+scaling), both held by one :class:`MixedPrecision` object; batches move to the device with pinned,
+asynchronous copies towards a GPU only. A single process needs neither Accelerate nor transformers
+(see :class:`SingleProcess`).
+
+This module is the multi-process seam of the training loop: several processes are Hugging Face
+Accelerate's (its ``Accelerator`` wraps the network in DDP, ``no_sync`` skips the gradient
+all-reduce of all micro-batches but the last); the trainer only takes its share of each global
+batch. There is no other distributed layer.
 """
 from __future__ import annotations
 
@@ -98,3 +104,30 @@ def autocast(device: torch.device, precision: str):
     if precision == "no":
         return nullcontext()
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16 if precision == "bf16" else torch.float16)
+
+
+class MixedPrecision:
+    """How one run computes and back-propagates in reduced precision: autocast, and fp16 loss scaling.
+
+    Parameters
+    ----------
+    device : torch.device
+        Where the network runs (the autocast device type, and the ``GradScaler``'s).
+    precision : {'no', 'bf16', 'fp16'}
+        ``'fp16'`` also scales the loss (``torch.amp.GradScaler``): :meth:`backward` scales it and
+        the optimizer's ``update(scaler)`` unscales the gradients, skips a step with inf/NaN and
+        adapts the scale.
+    """
+
+    def __init__(self, device: torch.device, precision: str) -> None:
+        self.device = device
+        self.precision = precision
+        self.scaler = torch.amp.GradScaler(device.type) if precision == "fp16" else None
+
+    def autocast(self):
+        """The forward passes' context (a no-op in full precision)."""
+        return autocast(self.device, self.precision)
+
+    def backward(self, loss: torch.Tensor) -> None:
+        """``loss.backward()``, through the fp16 loss scale when there is one."""
+        (self.scaler.scale(loss) if self.scaler is not None else loss).backward()

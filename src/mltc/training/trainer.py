@@ -4,11 +4,16 @@ AdamW (decay on weight matrices only, not on biases, norms or 1-D parameters; la
 sparse tables), optional warm-up and linear decay, gradient clipping, early stopping on a
 validation score with best-weights keeping, seeded and resumable (``resume=True`` continues
 from the last completed epoch and reaches the same final scores as an uninterrupted run).
-Mixed precision (bf16 autocast on CPU/GPU, fp16 with loss scaling on GPU), gradient
-accumulation, R-Drop, FGM and the embedding gradient penalty; multi-process data parallelism
-comes from Hugging Face Accelerate (:mod:`mltc.training.device`): under ``accelerate launch``
-each process takes its share of every global batch, gradients are averaged, and only the main
-process writes files.
+Mixed precision (bf16 autocast on CPU/GPU, fp16 with loss scaling on GPU: one
+:class:`~mltc.training.device.MixedPrecision`) and gradient accumulation; multi-process data
+parallelism comes from Hugging Face Accelerate (:mod:`mltc.training.device`): under
+``accelerate launch`` each process takes its share of every global batch, gradients are averaged,
+and only the main process writes files.
+
+Everything else a step may do is a hook (:mod:`mltc.training.hooks`): R-Drop, FGM and the
+embedding gradient penalty are built from the config by
+:func:`~mltc.training.hooks.hooks_from_config`, and ``Trainer(config, hooks=[...])`` adds yours
+(an EMA, logging, another loss term) without editing the loop.
 
 What the outputs mean is the task's (:mod:`mltc.tasks`): it encodes the targets, builds the
 loss (and the R-Drop term), starts the output bias, turns logits into scores, gives the
@@ -33,14 +38,14 @@ from tqdm.auto import tqdm
 
 from ..classifier import Classifier, build_network
 from ..io import atomic_write_text, to_json
-from ..losses import FGM, gradient_penalty
 from ..models.registry import ENCODER_MODELS, model_spec
 from ..options import validate_train_config
 from ..tasks import MultiLabelTask, Task
 from ..tasks.multilabel import check_training_data  # noqa: F401 (its former home)
 from .checkpoint import load_checkpoint, run_fingerprint, save_checkpoint
 from .config import TrainConfig, filled
-from .device import SingleProcess, autocast, launched_world_size, make_accelerator, move_to_device  # noqa: F401
+from .device import MixedPrecision, SingleProcess, autocast, launched_world_size, make_accelerator, move_to_device  # noqa: F401
+from .hooks import TrainingContext, TrainingHook, embedding_weight, hooks_from_config  # noqa: F401 (embedding_weight's former home)
 from .optim import TrainingOptimizer, linear_schedule
 
 log = logging.getLogger("mltc")
@@ -51,12 +56,16 @@ def set_seed(seed: int) -> None:
     np.random.seed(seed % (2**32))
 
 
-def build_model_parts(spec, cfg: TrainConfig, train_texts: Sequence[str], num_outputs: int) -> tuple[Any, dict[str, Any]]:
+def build_model_parts(spec, cfg: TrainConfig, train_texts: Sequence[str], num_outputs: int,
+                      double_backward: bool | None = None) -> tuple[Any, dict[str, Any]]:
     """Fit the model's featurizer on the training texts and describe its network (class, sizes, options).
 
     The model defaults are merged under the config's options; encoder models get ``encoder``
-    (and eager attention when the gradient penalty needs double backward).
+    (and eager attention when a hook needs double backward: ``double_backward``, by default
+    when the config asks for the gradient penalty).
     """
+    if double_backward is None:
+        double_backward = cfg.gp_epsilon > 0
     f_opts = {**spec.featurizer_options, **cfg.featurizer_options}
     n_opts = {**spec.network_options, **cfg.network_options}
     if cfg.model in ENCODER_MODELS:
@@ -65,22 +74,12 @@ def build_model_parts(spec, cfg: TrainConfig, train_texts: Sequence[str], num_ou
         f_opts["encoder"] = cfg.encoder
         if cfg.model == "transformer":
             n_opts["encoder"] = cfg.encoder
-            if cfg.gp_epsilon > 0:  # double backward through attention
+            if double_backward:  # through attention
                 n_opts["attn_implementation"] = "eager"
     featurizer = spec.featurizer(**f_opts).fit(train_texts)
     net_spec = {"class": spec.network.__name__, "input_size": featurizer.input_size, "num_labels": num_outputs,
                 "options": {**n_opts, **featurizer.network_options()}}
     return featurizer, net_spec
-
-
-def embedding_weight(network: torch.nn.Module, what: str) -> torch.Tensor:
-    """The network's word-embedding matrix (``network.embedding.weight``), which FGM and the gradient
-    penalty act on; ``ValueError`` naming ``what`` needs it when the network has none."""
-    weight = getattr(getattr(network, "embedding", None), "weight", None)
-    if not isinstance(weight, torch.Tensor):
-        raise ValueError(f"{what} needs a network with an embedding table (network.embedding.weight); "
-                         f"{type(network).__name__} has none")
-    return weight
 
 
 class Trainer:
@@ -97,12 +96,17 @@ class Trainer:
     task : Task, optional
         What the model predicts (default multi-label); options the task cannot honour are
         refused before any work (:meth:`~mltc.tasks.Task.check_config`).
+    hooks : sequence of TrainingHook, optional
+        Hooks called after those the config asks for (:func:`~mltc.training.hooks.hooks_from_config`),
+        in this order (:mod:`mltc.training.hooks`).
     """
 
-    def __init__(self, config: TrainConfig | None = None, progress: bool | None = None, task: Task | None = None) -> None:
+    def __init__(self, config: TrainConfig | None = None, progress: bool | None = None, task: Task | None = None,
+                 hooks: Sequence[TrainingHook] = ()) -> None:
         self.config = config or TrainConfig()
         self.progress = progress
         self.task = task if task is not None else MultiLabelTask()
+        self.hooks = list(hooks)
 
     def fit(self, train: Sequence[Any], validation: Sequence[Any], out_dir: str | Path | None = None,
             resume: bool = False, labels: Sequence[str] | None = None) -> Classifier:
@@ -127,14 +131,18 @@ class Trainer:
         out = Path(out_dir) if out_dir else None
 
         task = self.task.fitted(train, validation, labels)
-        featurizer, net_spec = build_model_parts(spec, cfg, [e.text for e in train], task.num_outputs)
+        hooks = [*hooks_from_config(cfg), *self.hooks]
+        double_backward = any(h.double_backward for h in hooks)
+        featurizer, net_spec = build_model_parts(spec, cfg, [e.text for e in train], task.num_outputs, double_backward)
         X_tr, X_va = featurizer.encode([e.text for e in train]), featurizer.encode([e.text for e in validation])
         Y_tr = task.train_targets(train)
         Y_va = task.validation_targets(validation)
 
         network = build_network(net_spec)
         # the loss first: the output bias starts at the priors the loss reads (graded: softmax or sigmoid)
-        loss_fn = task.make_loss(cfg, Y_tr).to(acc.device)  # its buffers (frequencies, NTR bias, CB weights) too
+        loss_cfg = (dataclasses.replace(cfg, loss_options={**cfg.loss_options, "fused": False})  # differentiable twice
+                    if double_backward else cfg)
+        loss_fn = task.make_loss(loss_cfg, Y_tr).to(acc.device)  # its buffers (frequencies, NTR bias, CB weights) too
         task.init_network(network, Y_tr)
         network.to(acc.device)
         total = math.ceil(len(train) / batch_size) * epochs
@@ -142,9 +150,10 @@ class Trainer:
                                       linear_schedule(total, int(cfg.warmup_ratio * total), cfg.schedule == "linear"),
                                       filled(cfg.optimizer, "optimizer"))
         model = acc.prepare_model(network) if world > 1 else network  # DDP wrapper across processes
-        scaler = torch.amp.GradScaler(acc.device.type) if cfg.precision == "fp16" else None
-        fgm = FGM(embedding_weight(network, "FGM"), cfg.fgm_epsilon) if cfg.fgm_epsilon > 0 else None
-        gp_weight = embedding_weight(network, "the gradient penalty") if cfg.gp_epsilon > 0 else None
+        precision = MixedPrecision(acc.device, cfg.precision)
+        ctx = TrainingContext(cfg, task, network, model, loss_fn, optimizer, precision, acc, hooks)
+        for hook in hooks:
+            hook.on_fit_start(ctx)
 
         state: dict[str, Any] = {"epoch": 0, "best_score": -1.0, "best_epoch": 0, "bad_epochs": 0, "history": []}
         best_state: dict[str, torch.Tensor] | None = None
@@ -157,6 +166,7 @@ class Trainer:
             state, best_state = load_checkpoint(ckpt, network, optimizer, run)
             network.to(acc.device)
             log.info("resumed after epoch %d", state["epoch"])
+        ctx.step = state["epoch"] * math.ceil(len(train) / batch_size)
 
         def to_device(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
             return move_to_device(batch, acc.device)
@@ -164,29 +174,17 @@ class Trainer:
         def val_scores() -> np.ndarray:
             network.eval()
             parts = []
-            with torch.no_grad(), autocast(acc.device, cfg.precision):
+            with torch.no_grad(), precision.autocast():
                 for s in range(0, len(validation), cfg.eval_batch_size):
                     rows = np.arange(s, min(s + cfg.eval_batch_size, len(validation)))
                     parts.append(task.torch_scores(network(**to_device(featurizer.batch(X_va, rows))).float()).cpu().numpy())
             return np.concatenate(parts)
 
-        def compute_loss(batch, y) -> torch.Tensor:
-            with autocast(acc.device, cfg.precision):
-                logits = model(**batch)
-                if cfg.rdrop_alpha <= 0:
-                    return loss_fn(logits.float(), y)
-                logits2 = model(**batch)  # a second dropout pass (R-Drop)
-            return (0.5 * (loss_fn(logits.float(), y) + loss_fn(logits2.float(), y))
-                    + cfg.rdrop_alpha * task.rdrop_kl(logits, logits2))
-
-        def backward(loss: torch.Tensor) -> None:
-            (scaler.scale(loss) if scaler is not None else loss).backward()
-
         started = time.time()
         n = len(train)
         stop = state["bad_epochs"] >= cfg.patience and state["epoch"] >= cfg.min_epochs
         while state["epoch"] < epochs and not stop:
-            epoch = state["epoch"] + 1
+            epoch = ctx.epoch = state["epoch"] + 1
             network.train()
             order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)).numpy()
             total_loss, t0 = 0.0, time.time()
@@ -202,18 +200,21 @@ class Trainer:
                     sync = acc.no_sync(model) if (world > 1 and k < len(micro) - 1) else nullcontext()
                     batch = to_device(featurizer.batch(X_tr, mb))
                     y = move_to_device({"y": Y_tr[mb]}, acc.device)["y"]
+                    # SGD steps on the sum of the loss's entries (multi-label: per (text, label))
+                    scale = task.sgd_scale(len(rows)) if cfg.optimizer == "sgd" else 1.0
+                    ctx.weight = scale * len(mb) / len(local)
                     with sync:
-                        loss = compute_loss(batch, y)
-                        if gp_weight is not None:
-                            loss = loss + gradient_penalty(loss, gp_weight, cfg.gp_epsilon)
-                        # SGD steps on the sum of the loss's entries (multi-label: per (text, label))
-                        scale = task.sgd_scale(len(rows)) if cfg.optimizer == "sgd" else 1.0
-                        backward(loss * (scale * len(mb) / len(local)))
-                        if fgm is not None and fgm.attack():
-                            backward(compute_loss(batch, y) * (scale * len(mb) / len(local)))
-                            fgm.restore()
+                        loss = ctx.compute_loss(batch, y)  # the hooks' (R-Drop), else one forward pass
+                        for hook in hooks:
+                            loss = hook.loss(ctx, batch, y, loss)  # added terms (the gradient penalty)
+                        ctx.backward(loss)
+                        for hook in hooks:
+                            hook.after_backward(ctx, batch, y)  # e.g. FGM's adversarial pass
                     batch_loss += loss.item() * len(mb)
-                optimizer.update(scaler, cfg.clip_norm)  # unscale, clip, step (skipped on inf), rescale
+                optimizer.update(precision.scaler, cfg.clip_norm)  # unscale, clip, step (skipped on inf), rescale
+                ctx.step += 1
+                for hook in hooks:
+                    hook.on_step_end(ctx)
                 total_loss += batch_loss * world
                 bar.set_postfix(loss=f"{total_loss / max(1, s + len(rows)):.4f}")
             bar.close()
@@ -223,6 +224,8 @@ class Trainer:
             fields, score, text = task.validate(cfg, val_scores(), Y_va)
             record = {"epoch": epoch, "train_loss": total_loss / n, **fields, "lr": optimizer.lr,
                       "seconds": round(time.time() - t0, 3), "train_seconds": round(train_seconds, 3)}
+            for hook in hooks:
+                hook.on_epoch_end(ctx, record)
             state["history"].append(record)
             if score > state["best_score"]:
                 state.update(best_score=score, best_epoch=epoch, bad_epochs=0)
@@ -240,6 +243,8 @@ class Trainer:
 
         if best_state is not None:
             network.load_state_dict(best_state)
+        for hook in hooks:
+            hook.on_fit_end(ctx)
         validation_metrics = task.finish(cfg, val_scores(), Y_va)  # fits the final decision
         config = cfg.to_dict()
         config["loss_resolved"] = task.loss_resolved(cfg)
