@@ -148,3 +148,14 @@ def test_an_embedding_hook_binds_at_fit_start_and_refuses_a_network_without_an_e
         hook.on_fit_start(SimpleNamespace(network=net))
         bound = hook.fgm.weight if isinstance(hook, FGMHook) else hook.weight
         assert bound is net.embedding.weight
+
+
+def test_mltc_train_passes_hooks_to_the_neural_trainer_and_refuses_them_elsewhere(toy):
+    import mltc
+    rec = LossRecorder()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mltc.train(*toy, config(**MLP, optimizer="sgd"), hooks=[rec])
+    assert rec.started == 1 and rec.ended == 1 and rec.losses
+    with pytest.raises(ValueError, match="the linear fitter has none"):
+        mltc.train(*toy, TrainConfig(model="tfidf-linear"), hooks=[LossRecorder()])

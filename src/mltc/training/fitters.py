@@ -55,20 +55,27 @@ FITTERS.register(
 
 
 def train(train, validation, config: TrainConfig | None = None, out_dir=None, resume: bool = False, labels=None,
-          progress: bool | None = None, task=None):
+          progress: bool | None = None, task=None, hooks=()):
     """Train any model (``config.model`` may be ``'svm'``) and return a Classifier.
 
     Every option is checked first: its range (:func:`~mltc.options.validate_train_config`) and that
     the chosen fitter reads it (:func:`~mltc.options.check_options_used`; an option that differs from
     its default counts as set). ``task`` (:mod:`mltc.tasks`) is what the model predicts; None:
     multi-label over ``labels``. A task that names its fitter (graded: the neural trainer) refuses,
-    before any work, the options it cannot honour.
+    before any work, the options it cannot honour. ``hooks``: extra
+    :class:`~mltc.training.hooks.TrainingHook` objects for the neural trainer's loop (refused for
+    the other fitters, which have no loop).
     """
     from ..options import check_options_used, validate_train_config
     config = config or TrainConfig()
+    hooks = list(hooks)
     if task is not None and task.fitter(config) == "neural":
-        return Trainer(config, progress, task=task).fit(train, validation, out_dir, resume, labels)
+        return Trainer(config, progress, task=task, hooks=hooks).fit(train, validation, out_dir, resume, labels)
     name = fitter_name(config)
     validate_train_config(config)
     check_options_used(config, fitters=(name,))
-    return FITTERS[name](config, progress).fit(train, validation, out_dir, resume, labels)
+    if hooks and name != "neural":
+        raise ValueError(f"training hooks run in the neural trainer's loop; the {name} fitter has none "
+                         f"(choose a neural model or optimizer, e.g. --optimizer sgd)")
+    fitter = FITTERS[name](config, progress, hooks=hooks) if hooks else FITTERS[name](config, progress)
+    return fitter.fit(train, validation, out_dir, resume, labels)
