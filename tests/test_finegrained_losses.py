@@ -193,7 +193,7 @@ def test_ce_is_refused_for_a_multi_label_model(tmp_path):
     for model in ("tfidf-linear", "tfidf-mlp"):
         with pytest.raises(ValueError, match="'ce' is for fine-grained models only"):
             train_any(rows, rows, TrainConfig(model=model, loss="ce", optimizer="sgd" if model == "tfidf-mlp" else None))
-    with pytest.raises(OptionError, match="graded models only") as info:
+    with pytest.raises(OptionError, match="fine-grained models only") as info:
         Trainer(TrainConfig(model="tfidf-mlp", loss="cross-entropy", epochs=1)).fit(rows, rows)
     assert info.value.option == "loss"
     f = tmp_path / "t.jsonl"

@@ -46,6 +46,8 @@ def test_a_config_file_key_at_its_default_is_refused(tmp_path):
 @pytest.mark.parametrize("flags,fragment", [
     (["--cv-folds", str(TrainConfig.cv_folds)], "--cv-folds is not used by a fine-grained model (cross-validated"),
     (["--svm-c", "1"], "--svm-c is not used by a fine-grained model"),
+    (["--loss-preset", TrainConfig.loss_preset], "--loss-preset is not used by a fine-grained model trained with loss ce"),
+    (["--loss", "ce", "--loss-preset", "reuters"], "--loss-preset is not used by a fine-grained model trained with loss ce"),
     (["--threshold-grid", "paper"], "--threshold-grid is not used by a fine-grained model (each aspect takes"),
     (["--C", "1"], "--C is not used by a fine-grained model"),
 ])

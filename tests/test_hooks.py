@@ -159,3 +159,5 @@ def test_mltc_train_passes_hooks_to_the_neural_trainer_and_refuses_them_elsewher
     assert rec.started == 1 and rec.ended == 1 and rec.losses
     with pytest.raises(ValueError, match="the linear fitter has none"):
         mltc.train(*toy, TrainConfig(model="tfidf-linear"), hooks=[LossRecorder()])
+    with pytest.raises(TypeError, match="hooks must be TrainingHook objects"):
+        Trainer(config(**MLP), hooks=[lambda ctx: None])

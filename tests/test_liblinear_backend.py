@@ -63,6 +63,18 @@ def test_warm_start_gives_the_same_fold_model():
     np.testing.assert_allclose(warm[1], cold[1], atol=1e-3)
 
 
+def test_the_start_is_used():
+    """Started at a tight optimum with a loose tolerance, the solver stops there at once; from zero
+    with the same loose tolerance it stops somewhere visibly different."""
+    X, Y = _problem(5)
+    prob = LL.SvmProblem(X, "liblinear")
+    tight = prob.fit(Y, 1.0, 1e-8)
+    loose_warm = prob.fit(Y, 1.0, 0.5, init=tight)
+    loose_cold = prob.fit(Y, 1.0, 0.5)
+    np.testing.assert_allclose(loose_warm[0], tight[0], atol=1e-6)
+    assert np.abs(loose_cold[0] - tight[0]).max() > 1e-3
+
+
 def test_threads_do_not_change_the_models():
     X, Y = _problem(3, k=8)
     for backend in ("sklearn", "liblinear"):
@@ -100,6 +112,30 @@ def test_solver_options_are_checked():
         solver_config({"backend": "svmlight"})
     with pytest.raises(ValueError, match="warm_start must be true or false"):
         solver_config({"warm_start": "yes"})
+
+
+def test_a_missing_binding_and_options_of_another_solver_are_refused_before_work(monkeypatch):
+    from mltc.models.featurizers import TfidfFeaturizer
+    rows = [Example("wheat grain", ["grain"]), Example("oil crude", ["crude"])] * 4
+    monkeypatch.setattr(TfidfFeaturizer, "fit_encode", lambda *a, **k: pytest.fail("work started"))
+    with pytest.raises(ValueError, match="apply to the squared hinge"):
+        LinearFitter(TrainConfig(model="tfidf-linear", loss="bce", solver_options={"warm_start": False})).fit(rows, rows)
+    monkeypatch.setattr(LL, "official_liblinear", lambda: None)
+    with pytest.raises(ValueError, match="pip install liblinear-multicore"):
+        LinearFitter(TrainConfig(model="tfidf-linear", solver_options={"backend": "liblinear"})).fit(rows, rows)
+
+
+def test_a_binding_that_does_not_load_falls_back_with_a_warning(monkeypatch):
+    import builtins
+    real = builtins.__import__
+
+    def broken(name, *a, **k):
+        if name == "liblinear":
+            raise Exception("LIBLINEAR library not found.")
+        return real(name, *a, **k)
+    monkeypatch.setattr(builtins, "__import__", broken)
+    with pytest.warns(RuntimeWarning, match="does not load"):
+        assert LL.official_liblinear() is None
 
 
 def test_linear_fitter_with_the_official_binding():

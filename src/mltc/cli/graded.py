@@ -40,11 +40,16 @@ def refuse_given_for_graded(cfg: Any, given: Iterable[str]) -> None:
     """
     from ..options import UnusedOptionError
     from ..tasks.graded import NOT_APPLICABLE
+    from ..tasks.graded_loss import CE_REFUSES, graded_loss_name
+    ce = graded_loss_name(cfg.loss) == "ce"
     for name in sorted(given):
         top = name.split(".")[0]
         if top in NOT_APPLICABLE:
             raise UnusedOptionError(name, f"is not used by a fine-grained model ({NOT_APPLICABLE[top]})",
                                     getattr(cfg, top))
+        if ce and top in CE_REFUSES:
+            raise UnusedOptionError(name, f"is not used by a fine-grained model trained with loss ce "
+                                          f"({CE_REFUSES[top]})", getattr(cfg, top))
 
 
 def train_graded(data_kw: dict[str, Any], level_names: str | None, out: str, cfg, resume: bool,

@@ -104,8 +104,9 @@ def check_loss_task(loss: Any, task: str) -> None:
         tasks = LOSSES.meta(loss, "tasks")
         if task not in tasks:
             others = ", ".join(n for n in LOSSES if task in LOSSES.meta(n, "tasks"))
-            raise ValueError(f"loss {LOSSES.canonical(loss)!r} is for {' and '.join(tasks)} models only; "
-                             f"{task} models take one of {others}")
+            words = {"graded": "fine-grained", "multi-label": "multi-label"}
+            raise ValueError(f"{LOSSES.canonical(loss)!r} is for {' and '.join(words.get(t, t) for t in tasks)} models "
+                             f"only; {words.get(task, task)} models take one of {others}")
 
 
 def canonical_loss_name(name: str) -> str:

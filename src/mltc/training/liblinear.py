@@ -4,18 +4,21 @@ Each label's model minimises ``0.5 ||w||^2 + C sum_i max(0, 1 - y_i (w.x_i + b))
 intercept ``b`` as the weight of a constant feature 1 (regularised, as LIBLINEAR's ``-B 1`` and
 scikit-learn's ``LinearSVC`` do), to the tolerance ``tol``. Two backends solve it:
 
-- ``sklearn``: scikit-learn's ``LinearSVC`` (the LIBLINEAR bundled in scikit-learn; dual
-  coordinate descent when there are fewer texts than features, else the primal Newton solver;
-  Hsieh et al., ICML 2008). It converts the matrix again for every label and starts from zero.
+- ``sklearn``: scikit-learn's ``LinearSVC`` (the LIBLINEAR bundled in scikit-learn; its
+  ``dual="auto"``, scikit-learn >= 1.5: dual coordinate descent when there are fewer texts than
+  features, Hsieh et al., ICML 2008, else the primal Newton solver). It converts the matrix again
+  for every label and starts from zero. The dual solver draws its coordinate order from one
+  generator that scikit-learn's LIBLINEAR shares between threads, so with ``threads > 1`` the
+  weights can differ between runs in about the sixth decimal; one thread, or the ``liblinear``
+  backend, is bit for bit reproducible.
 - ``liblinear``: the official multi-core LIBLINEAR binding (``pip install liblinear-multicore``,
   extra ``mltc[fast]``; it compiles LIBLINEAR, so it needs a C compiler). The matrix is converted
   to LIBLINEAR's format once and shared by every label, as LibMultiLabel does, and the primal
   trust-region Newton solver (``-s 2``; Lin, Weng & Keerthi, JMLR 2008) is used: it is
   deterministic (the dual solver draws orders from C's shared ``rand()``, which depends on how
   threads interleave) and it can start from a given solution, so each cross-validation fold
-  starts from the model fitted on all the training texts. On 80,000 synthetic texts this measured
-  about 1.6x faster per label for the full model and 3x for a fold than scikit-learn's
-  (``benchmarks/README.md``).
+  starts from the model fitted on all the training texts (per-label times of both backends on
+  the synthetic corpus: ``benchmarks/bench_svm_backends.py``, ``benchmarks/results/svm_backends.md``).
 - ``auto`` (default): ``liblinear`` when the binding is installed and the problem has at least
   :data:`AUTO_LIBLINEAR_ENTRIES` text x label entries, else ``sklearn``. Below that size
   scikit-learn measured as fast (10,000 texts x 1,000 labels) or faster end to end (Reuters: the
@@ -49,10 +52,15 @@ def pick_backend(backend: str, texts: int, labels: int) -> str:
 
 
 def official_liblinear() -> Any | None:
-    """The ``liblinear.liblinearutil`` module of the official binding, or None when not installed."""
+    """The ``liblinear.liblinearutil`` module of the official binding, or None when it is not installed
+    or cannot load its compiled library (then with a warning: ``auto`` falls back to scikit-learn)."""
     try:
         from liblinear import liblinearutil  # type: ignore[import-untyped]
     except ImportError:
+        return None
+    except Exception as exc:  # the binding raises a bare Exception when its shared library does not load
+        warnings.warn(f"the LIBLINEAR binding is installed but does not load ({exc}); using scikit-learn's LIBLINEAR",
+                      RuntimeWarning, stacklevel=2)
         return None
     return liblinearutil
 
@@ -73,8 +81,8 @@ class SvmProblem:
     def __init__(self, X: sp.spmatrix, backend: str = "sklearn", seed: int = 0) -> None:
         if backend not in ("liblinear", "sklearn"):
             raise ValueError(f"backend must be liblinear or sklearn, got {backend!r}")
-        self.X = sp.csr_matrix(X, dtype=np.float64)
-        self.n, self.d = self.X.shape
+        Xd = sp.csr_matrix(X, dtype=np.float64)
+        self.n, self.d = Xd.shape
         self.seed = int(seed)
         util = official_liblinear() if backend == "liblinear" else None
         if backend == "liblinear" and util is None:
@@ -82,8 +90,11 @@ class SvmProblem:
                               "pip install liblinear-multicore (or mltc[fast])")
         self.backend = backend
         self._util = util
-        if util is not None:
-            self._prob = util.problem(np.ones(self.n), self.X, 1.0)
+        if util is not None:  # LIBLINEAR's own copy only: the CSR matrix is not kept
+            self.X = None
+            self._prob = util.problem(np.ones(self.n), Xd, 1.0)
+        else:
+            self.X = Xd
 
     def fit(self, Y: np.ndarray, C: float, tol: float, threads: int = 1,
             init: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -123,12 +134,16 @@ class SvmProblem:
             param.init_sol = init
         model = util.train(prob, param)
         w = np.ctypeslib.as_array(model.w, (self.d + 1,)).copy()
-        # LIBLINEAR orders classes by first appearance; its weights are for the first class
-        return -w if model.get_labels()[0] == -1 else w
+        # LIBLINEAR puts +1 first for labels in {-1, +1}, so w scores the positive class; a guard in case a
+        # version ever did not (a warm start would then have to be negated too)
+        if model.get_labels()[0] != 1:
+            raise RuntimeError(f"LIBLINEAR returned classes {model.get_labels()} (expected +1 first)")
+        return w
 
     def _sklearn(self, y: np.ndarray, C: float, tol: float, w0: np.ndarray | None) -> np.ndarray:
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.svm import LinearSVC
+        assert self.X is not None  # kept for this backend
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             svm = LinearSVC(C=C, tol=tol, random_state=self.seed).fit(self.X, y.astype(np.int32))

@@ -41,7 +41,7 @@ from ..models.networks import SparseLinear, SparseWeightLinear, prior_logits
 from ..options import validate_train_config
 from .config import TrainConfig, default_decision
 from .liblinear import SvmProblem, pick_backend
-from .linear_parts import Design, EntryLoss, _block_size, make_objective, solver_config
+from .linear_parts import HINGE_NAMES, Design, EntryLoss, _block_size, make_objective, solver_config
 from .solver import lbfgs_columns
 
 log = logging.getLogger("mltc")
@@ -77,6 +77,10 @@ class LinearFitter:
             torch.set_num_threads(int(cfg.threads))
         validate_train_config(cfg)
         solver = solver_config(dict(cfg.solver_options))
+        hinge_only = sorted({"backend", "warm_start"} & set(cfg.solver_options))
+        if hinge_only and (cfg.loss or LINEAR_DEFAULT_LOSS).lower().replace("_", "-") not in HINGE_NAMES:
+            raise ValueError(f"solver option(s) {', '.join(hinge_only)} apply to the squared hinge (LIBLINEAR) only, "
+                             f"not to loss {cfg.loss!r} (fitted by L-BFGS)")
         started = time.time()
         space = LabelSpace(labels).fit(e.labels for e in train)
         featurizer = TfidfFeaturizer(**{**LINEAR_TFIDF, **cfg.featurizer_options})
@@ -202,7 +206,8 @@ class LinearFitter:
                                   "solver": "liblinear" if loss.hinge else "lbfgs",
                                   "backend": svm_problems[0].backend if loss.hinge else "torch",
                                   "objective_evaluations": stats["evaluations"],
-                                  "labels_not_converged": stats["not_converged"], "cv_folds": folds if need_cv else 0,
+                                  "labels_not_converged": None if loss.hinge else stats["not_converged"],
+                                  "cv_folds": folds if need_cv else 0,
                                   "weights_nonzero": int(Wall.nnz), "features": d}}
         if out_dir is not None:
             clf.save(Path(out_dir) / "model")

@@ -163,6 +163,11 @@ def solver_config(options: dict[str, Any]) -> LinearSolverConfig:
         raise ValueError(f"unknown solver option(s) {', '.join(unknown)}; known: {', '.join(SOLVER_RANGES)}, backend, warm_start")
     if options.get("backend", "auto") not in BACKENDS:
         raise ValueError(f"solver option backend must be one of {', '.join(BACKENDS)}, got {options['backend']!r}")
+    if options.get("backend") == "liblinear":
+        from .liblinear import official_liblinear
+        if official_liblinear() is None:
+            raise ValueError("solver option backend 'liblinear' needs the official LIBLINEAR binding: "
+                             "pip install liblinear-multicore (or mltc[fast]; it compiles LIBLINEAR)")
     if not isinstance(options.get("warm_start", True), bool):
         raise ValueError(f"solver option warm_start must be true or false, got {options['warm_start']!r}")
     for key, value in options.items():

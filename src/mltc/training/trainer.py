@@ -106,7 +106,10 @@ class Trainer:
         self.config = config or TrainConfig()
         self.progress = progress
         self.task = task if task is not None else MultiLabelTask()
-        self.hooks = list(hooks)
+        self.hooks = list(hooks or ())
+        wrong = [type(h).__name__ for h in self.hooks if not isinstance(h, TrainingHook)]
+        if wrong:
+            raise TypeError(f"hooks must be TrainingHook objects (mltc.training.hooks), got {', '.join(wrong)}")
 
     def fit(self, train: Sequence[Any], validation: Sequence[Any], out_dir: str | Path | None = None,
             resume: bool = False, labels: Sequence[str] | None = None) -> Classifier:
