@@ -216,6 +216,7 @@ def check_options_used(cfg: Any, given: Iterable[str] | None = None, fitters: It
     """
     from ..decision import DECISIONS
     from ..losses import LOSSES
+    from ..losses.registry import check_loss_task
     from ..models.registry import MODELS
     from ..training.registry import FITTERS, fitter_name, used_fields
     names = tuple(fitters) if fitters is not None else (fitter_name(cfg),)
@@ -223,9 +224,11 @@ def check_options_used(cfg: Any, given: Iterable[str] | None = None, fitters: It
     model = MODELS.canonical(cfg.model)
     used = set().union(*(used_fields(n, model) for n in names))
     run = f"the {'/'.join(names)} fitter{'s' if len(names) > 1 else ''} (model {model})"
-    if isinstance(cfg.loss, str) and cfg.loss in LOSSES and "multi-label" not in LOSSES.meta(cfg.loss, "tasks"):
-        raise UnusedOptionError("loss", f"{LOSSES.canonical(cfg.loss)!r} is for fine-grained models only "
-                                        f"(--fine-grained), not {run}", cfg.loss)
+    try:
+        check_loss_task(cfg.loss, "multi-label")
+    except ValueError as exc:
+        raise UnusedOptionError("loss", f"is refused for {run}: {exc}; a fine-grained run (--fine-grained) takes it",
+                                cfg.loss) from None
     order = [f.name for f in dataclasses.fields(cfg)]
     for name in sorted(given, key=lambda n: order.index(n.split(".")[0]) if n.split(".")[0] in order else len(order)):
         top = name.split(".")[0]  # a nested flag's path, e.g. solver_options.C

@@ -41,7 +41,7 @@ from ..models.networks import SparseLinear, SparseWeightLinear, prior_logits
 from ..options import validate_train_config
 from .config import TrainConfig, default_decision
 from .liblinear import SvmProblem, pick_backend
-from .linear_parts import HINGE_NAMES, Design, EntryLoss, _block_size, make_objective, solver_config
+from .linear_parts import Design, EntryLoss, _block_size, is_hinge, make_objective, solver_config
 from .solver import lbfgs_columns
 
 log = logging.getLogger("mltc")
@@ -78,7 +78,7 @@ class LinearFitter:
         validate_train_config(cfg)
         solver = solver_config(dict(cfg.solver_options))
         hinge_only = sorted({"backend", "warm_start"} & set(cfg.solver_options))
-        if hinge_only and (cfg.loss or LINEAR_DEFAULT_LOSS).lower().replace("_", "-") not in HINGE_NAMES:
+        if hinge_only and not is_hinge(cfg.loss or LINEAR_DEFAULT_LOSS):
             raise ValueError(f"solver option(s) {', '.join(hinge_only)} apply to the squared hinge (LIBLINEAR) only, "
                              f"not to loss {cfg.loss!r} (fitted by L-BFGS)")
         started = time.time()

@@ -17,6 +17,11 @@ from ..losses import functional as LF
 HINGE_NAMES = ("sq-hinge", "squared-hinge", "l2-svm")
 
 
+def is_hinge(name: str) -> bool:
+    """Whether a loss name (any spelling) is the squared hinge, fitted by LIBLINEAR."""
+    return name.lower().replace("_", "-") in HINGE_NAMES
+
+
 class Design:
     """A sparse design matrix with its transpose, both CSR (for ``X @ W`` and ``X.T @ G``).
 
@@ -51,7 +56,7 @@ class EntryLoss:
 
     def __init__(self, name: str, class_freq: np.ndarray, train_num: int, preset: str, Y: sp.csr_matrix,
                  options: dict[str, Any]) -> None:
-        self.hinge = name.lower().replace("_", "-") in HINGE_NAMES
+        self.hinge = is_hinge(name)
         self.name = "sq-hinge" if self.hinge else canonical_loss_name(name)
         self.joint = self.name == "zlpr"
         self.plain = self.name == "bce"
