@@ -1,4 +1,4 @@
-"""decision='auto': candidates scored on validation, the one-standard-error rule for per-label thresholds."""
+"""decision='auto': candidates scored on validation, the one-standard-error rule over tiers of candidates."""
 from __future__ import annotations
 
 import numpy as np
@@ -31,6 +31,24 @@ def test_one_se_rule_keeps_the_simpler_candidate_unless_per_label_wins_clearly()
     assert one_se_choice(_rep(cv=101.0, **{"per-label": 100.0}), boot) == "cv"
     # the rule concerns per-label thresholds only: among simple candidates the best score wins
     assert one_se_choice(_rep(cv=100.0, **{"cv+shift": 100.2}), {"cv": np.zeros(5), "cv+shift": np.ones(5)}) == "cv+shift"
+
+
+def test_the_global_threshold_replaces_the_cross_validated_ones_only_when_clearly_better():
+    """Validation cannot see rare labels, so the cross-validated family is preferred: a global threshold that
+    wins by less than one standard error does not replace it; by more, it does."""
+    boot = {"cv": np.zeros(50), "cv+shift": np.zeros(50), "global": np.r_[np.full(25, -1.0), np.full(25, 1.0)],
+            "per-label": np.zeros(50)}
+    assert one_se_choice(_rep(cv=100.0, **{"cv+shift": 100.4, "global": 100.9, "per-label": 99.0}), boot) == "cv+shift"
+    assert one_se_choice(_rep(cv=100.0, **{"cv+shift": 100.4, "global": 102.0, "per-label": 99.0}), boot) == "global"
+
+
+def test_per_label_thresholds_within_one_se_of_the_global_one_fall_back_to_it():
+    signs = np.r_[np.full(25, -1.0), np.full(25, 1.0)]
+    boot = {"cv": np.zeros(50), "global": 3 * signs, "per-label": 4 * signs}  # SE vs cv ~4, vs global ~1
+    # per-label best (110): cv (100) is beyond one SE of it, the global threshold (109.5) within
+    assert one_se_choice(_rep(cv=100.0, **{"global": 109.5, "per-label": 110.0}), boot) == "global"
+    assert one_se_choice(_rep(cv=100.0, **{"global": 105.0, "per-label": 110.0}), boot) == "per-label"
+    assert one_se_choice(_rep(cv=107.0, **{"global": 105.0, "per-label": 110.0}), boot) == "cv"
 
 
 def test_auto_does_not_keep_per_label_thresholds_that_only_fit_validation_noise():
