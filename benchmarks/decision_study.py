@@ -161,12 +161,7 @@ def rule_cv_objective(objective: str) -> Callable[[dict[str, Any], int], tuple[n
     return rule
 
 
-#: values each candidate fits on validation (``L``: one per label)
-COMPLEXITY = {"cv": 0, "cv+shift": 1, "global": 1, "per-label": 2}
-
-
-def rule_simplest_within_se(d: dict[str, Any], seed: int, complexity: dict[str, int] | None = None
-                            ) -> tuple[np.ndarray, str]:
+def rule_simplest_within_se(d: dict[str, Any], seed: int, complexity: dict[str, int]) -> tuple[np.ndarray, str]:
     """``auto``'s candidates (global and per-label thresholds on the wide grid), chosen by a one-standard-error
     rule: the candidate of lowest ``complexity`` scoring within one bootstrap SE of the score difference to the
     best (a ``complexity`` with one entry: that candidate)."""
@@ -183,14 +178,13 @@ def rule_simplest_within_se(d: dict[str, Any], seed: int, complexity: dict[str, 
     cands["global"] = (mk_g().fit(val, Yv), ch._cross_fitted(mk_g, val, Yv, seed))
     cands["per-label"] = (mk_p().fit(val, Yv), ch._cross_fitted(mk_p, val, Yv, seed))
     boot = ch.bootstrap_scores(Yv, {k: p for k, (_, p) in cands.items()}, seed=seed)
-    total = {k: float(np.mean(boot[k])) for k in cands}
     from mltc.metrics import micro_macro
     total = {k: sum(micro_macro(Yv, p)[m] for m in ("micro_f1", "macro_f1")) for k, (_, p) in cands.items()}
     best = max(total, key=total.get)
     ok = [k for k in cands if total[best] - total[k] <= float(np.std(boot[best] - boot[k], ddof=1))]
-    if complexity and len(complexity) == 1:
+    if len(complexity) == 1:
         ok = list(complexity)
-    cx = complexity or COMPLEXITY
+    cx = complexity
     ok = [k for k in ok if k in cx] or [max(cx, key=lambda k: total[k])]
     pick = min(ok, key=lambda k: (cx[k], -total[k]))
     return cands[pick][0].predict(d["test"]), pick

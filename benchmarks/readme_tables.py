@@ -33,7 +33,10 @@ def peers_table() -> str:
         run = runs[name]
         rows = {c["name"]: c for c in run["contenders"]}
         svm_s = rows.get("svm", {}).get("wall_seconds")
+        seeds = [c for k, c in rows.items() if (k == "mltc" or k.startswith("mltc:seed")) and c.get("status") == "ok"]
         for row in PEER_ROWS:
+            if row == "svm" and len(seeds) > 1:
+                lines.append(seeds_row(seeds, svm_s))
             c = rows.get(row)
             if c is None:
                 continue
@@ -49,6 +52,21 @@ def peers_table() -> str:
                          f"{m['ranking']['P@1']:.2f} | {m['labels_per_text']:.2f} ({run['gold']['gold_labels_per_text']:.2f}) | "
                          f"{c['wall_seconds']:.1f} | {ratio} |")
     return "\n".join(lines)
+
+
+def seeds_row(runs: list[dict], svm_s: float | None) -> str:
+    """mltc's default over several seeds (the ``mltc`` row and ``mltc:seedN`` variants): mean ± std."""
+    import numpy as np
+
+    def col(get) -> str:
+        v = np.array([get(c["metrics"]) for c in runs], dtype=float)
+        return f"{v.mean():.2f} ± {v.std(ddof=1):.2f}"
+
+    secs = np.mean([c["wall_seconds"] for c in runs])
+    return (f"|  | mltc, mean of {len(runs)} seeds | {col(lambda m: m['total']['micro_f1'])} | "
+            f"{col(lambda m: m['total']['macro_f1'])} | {col(lambda m: m['groups']['tail']['macro_f1'])} | "
+            f"{col(lambda m: m['ranking']['P@1'])} | {np.mean([c['metrics']['labels_per_text'] for c in runs]):.2f} | "
+            f"{secs:.1f} | {f'{secs / svm_s:.2f}' if svm_s else ''} |")
 
 
 def table_of(name: str) -> str:
