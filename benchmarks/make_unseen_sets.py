@@ -3,7 +3,10 @@
 - ``cail2019-all``: the three CAIL2019 domains merged (Chinese, 60 labels, ``domain:tag``),
   as CSV with ``|`` between labels;
 - ``reuters-places``: the ModApte documents labelled with their PLACES field only (countries,
-  a geographic long tail), as fastText lines.
+  a geographic long tail), as fastText lines;
+- ``reuters-people-orgs``: the ModApte documents with a PEOPLE, ORGS or EXCHANGES label, labelled
+  with those fields only (about 800 training texts, 119 labels, most seen a few times), as TSV
+  with ``|`` between labels.
 
     python benchmarks/make_unseen_sets.py OUT_DIR
 """
@@ -37,6 +40,13 @@ def main(out: Path) -> None:
                 places = [l.split(":", 1)[1].replace(" ", "-") for l in e.labels if l.startswith("places:")]
                 if places:
                     fh.write(" ".join(f"__label__{p}" for p in places) + " " + " ".join(e.text.split()) + "\n")
+        with open(out / f"reuters-people-orgs.{s}.tsv", "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh, delimiter="\t")
+            w.writerow(["text", "labels"])
+            for e in getattr(d, s):
+                tags = [l for l in e.labels if l.split(":", 1)[0] in ("people", "orgs", "exchanges")]
+                if tags:
+                    w.writerow([" ".join(e.text.split()), "|".join(tags)])
 
 
 if __name__ == "__main__":

@@ -14,11 +14,12 @@ $PY benchmarks/peers.py reuters21578-all goemotions cail2019-divorce cail2019-la
 # how steady the default's decision is: every decision rule over three seeds (fits cached under /tmp)
 $PY benchmarks/decision_study.py reuters21578 reuters21578-all goemotions cail2019-divorce cail2019-labor cail2019-loan \
     synthetic-small --seeds 1 2 3 --out benchmarks/results/decision_study
-# two sets nobody tuned on, read as a new user would give them (CSV with '|' labels; fastText lines)
+# three sets nobody tuned on, read as a new user would give them (CSV with '|' labels; fastText lines)
 UNSEEN=$(mktemp -d)
 $PY benchmarks/make_unseen_sets.py "$UNSEEN"
 $PY benchmarks/peers.py "files:cail2019-all=$UNSEEN/cail2019-all.train.csv,$UNSEEN/cail2019-all.validation.csv,$UNSEEN/cail2019-all.test.csv" \
     "files:reuters-places=$UNSEEN/reuters-places.train.txt,$UNSEEN/reuters-places.validation.txt,$UNSEEN/reuters-places.test.txt" \
+    "files:reuters-people-orgs=$UNSEEN/reuters-people-orgs.train.tsv,$UNSEEN/reuters-people-orgs.validation.tsv,$UNSEEN/reuters-people-orgs.test.tsv" \
     --timeout 900
 # the paper's Table 2/3 grid on Reuters (deterministic fit: one seed), timed as the whole compare
 $PY benchmarks/compare.py --data reuters21578 --name reuters --seeds 42 --report

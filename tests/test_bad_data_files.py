@@ -161,3 +161,21 @@ def test_csv_training_file_with_jsonl_validation_file(tmp_path):
     res = CliRunner().invoke(cli, ["train", "--train", str(bad), "--validation", str(va),
                                    "--out", str(tmp_path / "run2")])
     assert res.exit_code == 2 and "bad.csv:2: empty or whitespace-only label" in res.output, res.output
+
+
+def test_labels_joined_by_another_separator_are_not_split_silently(tmp_path, caplog):
+    """A TSV whose labels are joined by '|' read with the default ',': each cell stays one label (what was
+    asked), and the log says which separator the file seems to use."""
+    p = tmp_path / "t.tsv"
+    p.write_text("text\tlabels\nfirst text\torgs:ec|orgs:imf\nsecond text\torgs:imf\n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="mltc"):
+        ex = read_csv(p)
+    assert ex[0].labels == ("orgs:ec|orgs:imf",)
+    assert "--label-sep '|'" in caplog.text and "1 label cell(s)" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="mltc"):
+        assert read_csv(p, label_sep="|")[0].labels == ("orgs:ec", "orgs:imf")
+        q = tmp_path / "c.csv"
+        q.write_text('text,labels\na,"x,y"\nb,p|q\n', encoding="utf-8")
+        read_csv(q)  # a cell holds ',': the separator is in use, '|' is part of a label
+    assert "label-sep" not in caplog.text

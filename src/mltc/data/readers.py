@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import re
 import sys
@@ -28,6 +29,12 @@ from typing import Iterator
 
 from ..registry import Registry
 from .examples import Example
+
+log = logging.getLogger("mltc")
+
+#: label separators other than ``,`` that files use; a label cell holding one of them while no cell holds
+#: ``,`` most likely needs ``--label-sep``
+OTHER_LABEL_SEPS = ("|", ";")
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # huge texts are read, not rejected
 
@@ -134,6 +141,7 @@ def read_csv(
     l_idx = header.index(label_column) if label_column else None
     i_idx = header.index(id_column) if id_column else None
     out: list[Example] = []
+    cells: list[str] = []  # label cells, for the separator check
     row_start = 2
     try:
         for row in reader:
@@ -144,12 +152,29 @@ def read_csv(
                 raise DataFormatError(
                     path, row_start, f"expected {len(header)} fields ({delimiter!r}-separated), found {len(row)}"
                 )
+            if l_idx is not None:
+                cells.append(row[l_idx])
             labels = split_labels(row[l_idx], label_sep, path, row_start) if l_idx is not None else ()
             out.append(Example(row[t_idx], labels, row[i_idx] if i_idx is not None else None))
             row_start = reader.line_num + 1
     except csv.Error as exc:
         raise DataFormatError(path, reader.line_num, str(exc)) from None
+    _warn_unsplit_labels(path, cells, label_sep)
     return out
+
+
+def _warn_unsplit_labels(path: Path, cells: list[str], label_sep: str) -> None:
+    """Warn when no label cell holds ``label_sep`` but some hold another usual separator: the labels
+    ``a|b`` of such a file would otherwise be read, silently, as one label ``'a|b'``."""
+    if any(label_sep in c for c in cells):
+        return
+    for sep in OTHER_LABEL_SEPS:
+        rows = sum(sep in c for c in cells)
+        if sep != label_sep and rows:
+            log.warning("%s: %d label cell(s) contain %r and none contains the label separator %r, so each such "
+                        "cell is read as one label; if %r separates labels, pass --label-sep %r (label_sep=%r)",
+                        path, rows, sep, label_sep, sep, sep, sep)
+            return
 
 
 def read_jsonl(
