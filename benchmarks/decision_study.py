@@ -86,25 +86,14 @@ def capture(name: str, seed: int, cache: Path) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------------- rules
-def groups(freq: np.ndarray) -> dict[str, np.ndarray]:
-    return {"head": freq >= 35, "medium": (freq >= 9) & (freq < 35), "tail": freq <= 8}
-
-
 def score(Y: np.ndarray, pred: np.ndarray, freq: np.ndarray) -> dict[str, float]:
+    from mltc.data.labels import label_groups
     from mltc.metrics import micro_macro
     m = micro_macro(Y, pred)
     out = {"micro": m["micro_f1"], "macro": m["macro_f1"], "lpt": float(pred.sum(1).mean())}
-    tail = groups(freq)["tail"]
-    out["tail"] = micro_macro(Y[:, tail], pred[:, tail])["macro_f1"] if tail.any() else float("nan")
+    tail = label_groups(freq)["tail"]
+    out["tail"] = micro_macro(Y, pred, labels=tail)["macro_f1"] if len(tail) else float("nan")
     return out
-
-
-def rule_current(d: dict[str, Any], seed: int) -> tuple[np.ndarray, str]:
-    from mltc.decision.choose import choose_decision
-    from mltc.decision.cv import cv_thresholds
-    cv = cv_thresholds(d["oof"], d["Y"], d["freq"], d["Y"].shape[1])
-    dec, rep = choose_decision("auto", d["val"], d["Y_val"], cv, False, {}, seed=seed)
-    return dec.predict(d["test"]), rep["chosen"]
 
 
 def rule_named(kind: str) -> Callable[[dict[str, Any], int], tuple[np.ndarray, str]]:
@@ -112,8 +101,8 @@ def rule_named(kind: str) -> Callable[[dict[str, Any], int], tuple[np.ndarray, s
         from mltc.decision.choose import choose_decision
         from mltc.decision.cv import cv_thresholds
         cv = cv_thresholds(d["oof"], d["Y"], d["freq"], d["Y"].shape[1])
-        dec, rep = choose_decision(kind, d["val"], d["Y_val"], cv, False, {}, seed=seed)
-        return dec.predict(d["test"]), kind
+        dec, report = choose_decision(kind, d["val"], d["Y_val"], cv, False, {}, seed=seed)
+        return dec.predict(d["test"]), report.get("chosen", kind)
     return rule
 
 
@@ -218,7 +207,7 @@ def rule_shrunk(m: float) -> Callable[[dict[str, Any], int], tuple[np.ndarray, s
 
 
 RULES: dict[str, Callable[[dict[str, Any], int], tuple[np.ndarray, str]]] = {
-    "auto": rule_current,
+    "auto": rule_named("auto"),
     # the rule before tiers (commit 89f8490): the best of cv, cv+shift and global, per-label within one SE
     "auto (previous)": lambda d, seed: rule_simplest_within_se(d, seed, {"cv": 0, "cv+shift": 0, "global": 0,
                                                                         "per-label": 1}),

@@ -202,3 +202,8 @@ def test_ce_is_refused_for_a_multi_label_model(tmp_path):
                                    str(tmp_path / "run")])
     assert res.exit_code == 2 and "'ce' is for fine-grained models only" in res.output, res.output
     assert not (tmp_path / "run").exists()
+
+
+def test_every_registry_spelling_of_ce_is_the_per_aspect_cross_entropy():
+    from mltc.tasks.graded_loss import graded_loss_name
+    assert {graded_loss_name(n) for n in (None, "ce", "CE", "cross-entropy", "cross_entropy", "crossentropy")} == {"ce"}

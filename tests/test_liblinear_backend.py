@@ -158,3 +158,11 @@ def test_linear_fitter_with_the_official_binding():
     ref = LinearFitter(TrainConfig(model="tfidf-linear", solver_options={"backend": "sklearn"}), progress=False).fit(train, val)
     texts = [e.text for e in val]
     np.testing.assert_allclose(clf.scores(texts), ref.scores(texts), atol=2e-3)
+
+
+def test_every_registry_spelling_of_the_squared_hinge_is_the_squared_hinge():
+    """The registry accepts 'sqhinge' and 'l2svm'; the linear fitter must read them the same way (it used
+    its own list of spellings and then failed looking for a torch module)."""
+    from mltc.training.linear_parts import is_hinge
+    assert all(is_hinge(n) for n in ("sq-hinge", "SQ_HINGE", "sqhinge", "squared-hinge", "l2svm", "l2-svm"))
+    assert not any(is_hinge(n) for n in ("bce", "db", "hinge-like", ""))

@@ -42,8 +42,6 @@ from .thresholds import WIDE_GRID, Decision, GlobalThreshold, PerLabelThreshold,
 #: candidates in tiers of preference: a later tier is chosen only when its best beats the best of every
 #: earlier tier by more than one standard error of the score difference
 TIERS: tuple[tuple[str, ...], ...] = (("cv", "cv+shift"), ("global",), ("per-label",))
-#: candidates fitting one value per label on validation (the last tier)
-PER_LABEL_CANDIDATES = TIERS[-1]
 #: bootstrap resamples of the validation texts for the standard error of a score difference
 BOOTSTRAP_SAMPLES = 200
 
@@ -143,9 +141,7 @@ def _one_se(report: dict[str, dict[str, float]], boot: dict[str, np.ndarray]) ->
         return report[k]["micro_f1"] + report[k]["macro_f1"]
 
     best = max(report, key=total)
-    tiers = [[k for k in tier if k in report] for tier in TIERS]
-    tiers = [t for t in tiers if t] + [[k for k in report if not any(k in t for t in TIERS)]]
-    tiers = [t for t in tiers if t]
+    tiers = _present_tiers(report)
     if best in tiers[0]:
         return best, None
 
@@ -163,6 +159,11 @@ def _one_se(report: dict[str, dict[str, float]], boot: dict[str, np.ndarray]) ->
             return lead, step
         info = info or step
     return best, info
+
+
+def _present_tiers(names: Any) -> list[list[str]]:
+    """The tiers of :data:`TIERS` restricted to ``names``, empty ones left out."""
+    return [t for t in ([k for k in tier if k in names] for tier in TIERS) if t]
 
 
 def choose_decision(name: str, val_scores: np.ndarray, Y_val: np.ndarray, cv: CVPerLabelThreshold | None,
@@ -206,7 +207,7 @@ def choose_decision(name: str, val_scores: np.ndarray, Y_val: np.ndarray, cv: CV
     cands["per-label"] = (make_per_label().fit(val_scores, Y_val), _cross_fitted(make_per_label, val_scores, Y_val, seed))
     report: dict[str, Any] = {k: _score(Y_val, p) for k, (_, p) in cands.items()}
     best = max(cands, key=lambda k: report[k]["micro_f1"] + report[k]["macro_f1"])
-    if best not in next(t for t in TIERS if any(k in cands for k in t)):  # the bootstrap only when the rule can apply
+    if best not in _present_tiers(cands)[0]:  # the bootstrap only when the rule can apply
         boot = bootstrap_scores(Y_val, {k: p for k, (_, p) in cands.items()}, seed=seed)
         best, report["one_se"] = _one_se({k: report[k] for k in cands}, boot)
     report["chosen"] = best

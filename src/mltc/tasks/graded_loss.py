@@ -28,8 +28,6 @@ from ..losses.graded import GradedCrossEntropy, OneHotLevelsLoss, cell_frequenci
 from ..models.networks import prior_logits
 from ..options import OptionError
 
-#: loss names meaning the graded task's own loss, cross-entropy per aspect
-CE_NAMES = ("ce", "cross-entropy")
 #: options of the multi-label losses, refused with ``ce`` (with why)
 CE_REFUSES = {
     "loss_preset": "the balanced losses' constants do not apply to the per-aspect cross-entropy",
@@ -41,13 +39,13 @@ def onehot_losses() -> list[str]:
     """The multi-label losses a fine-grained model trains with on one-hot (aspect, level) targets: every
     registered loss with a torch module that the neural trainer fits (read from :data:`~mltc.losses.LOSSES`
     when called, so a loss added with ``LOSSES.register`` is one)."""
-    return LOSSES.names(lambda e: e.obj is not None and "neural" in e.get("fitters"))
+    return LOSSES.names(lambda e: e.obj is not None and "neural" in e.get("fitters") and "graded" in e.get("tasks"))
 
 
 def graded_loss_name(loss: Any) -> str:
     """The canonical name of a fine-grained model's loss.
 
-    ``'ce'`` for None (the default) or a name of :data:`CE_NAMES`; else a loss of
+    ``'ce'`` for None (the default) or any spelling of the registry's ``ce``; else a loss of
     :func:`onehot_losses` in any spelling or alias (``'DB'``, ``'ntr_fl'``, ``'multilabel-softmax'``).
 
     Raises
@@ -55,7 +53,7 @@ def graded_loss_name(loss: Any) -> str:
     OptionError
         Any other value (an unknown loss, or one the neural trainer cannot fit, e.g. ``sq-hinge``).
     """
-    if loss is None or (isinstance(loss, str) and loss.strip().lower().replace("_", "-") in CE_NAMES):
+    if loss is None or LOSSES.find(loss.strip() if isinstance(loss, str) else loss) == "ce":
         return "ce"
     if isinstance(loss, str) and loss in LOSSES and LOSSES.canonical(loss) in onehot_losses():
         return LOSSES.canonical(loss)

@@ -108,6 +108,8 @@ class SvmProblem:
         W = np.zeros((self.d, k), np.float32)
         b = np.zeros(k, np.float32)
         solve = self._liblinear if self._util is not None else self._sklearn
+        if self._util is None:
+            init = None  # scikit-learn's LinearSVC cannot start from a solution
 
         def one(j: int) -> None:
             y = Y[:, j] > 0

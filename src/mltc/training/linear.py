@@ -161,8 +161,8 @@ class LinearFitter:
             if need_cv:
                 scores = np.zeros((n, len(cols_np)), np.float32)
                 fold_bias = np.zeros((folds, len(cols_np)), np.float32)
+                start = (Wnp, bnp) if loss.hinge and solver.warm_start else None
                 for k, (_, _tr, va) in enumerate(fold_designs):
-                    start = (Wnp, bnp) if loss.hinge and solver.warm_start else None
                     Wk, bk, _, evals, _ = solve(k, cols_np, W0, gref, start)
                     stats["evaluations"] += evals
                     scores[va] = X[va] @ Wk + bk

@@ -10,16 +10,13 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ..losses import canonical_loss_name, loss_config, make_loss
+from ..losses import LOSSES, canonical_loss_name, loss_config, make_loss
 from ..losses import functional as LF
 
 #: names of the squared hinge loss (L2-loss linear SVM, LIBLINEAR -s 2), a loss of the linear fitter only
-HINGE_NAMES = ("sq-hinge", "squared-hinge", "l2-svm")
-
-
 def is_hinge(name: str) -> bool:
-    """Whether a loss name (any spelling) is the squared hinge, fitted by LIBLINEAR."""
-    return name.lower().replace("_", "-") in HINGE_NAMES
+    """Whether a loss name (any spelling or alias of the registry) is the squared hinge, fitted by LIBLINEAR."""
+    return LOSSES.find(name) == "sq-hinge"
 
 
 class Design:

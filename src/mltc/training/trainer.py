@@ -44,8 +44,8 @@ from ..tasks import MultiLabelTask, Task
 from ..tasks.multilabel import check_training_data  # noqa: F401 (its former home)
 from .checkpoint import load_checkpoint, run_fingerprint, save_checkpoint
 from .config import TrainConfig, filled
-from .device import MixedPrecision, SingleProcess, autocast, launched_world_size, make_accelerator, move_to_device  # noqa: F401
-from .hooks import TrainingContext, TrainingHook, embedding_weight, hooks_from_config  # noqa: F401 (embedding_weight's former home)
+from .device import MixedPrecision, SingleProcess, make_accelerator, move_to_device  # noqa: F401 (SingleProcess: tests import it here)
+from .hooks import TrainingContext, TrainingHook, hooks_from_config
 from .optim import TrainingOptimizer, linear_schedule
 
 log = logging.getLogger("mltc")
