@@ -13,27 +13,32 @@ holds JSON and safetensors only (no pickle anywhere)::
     config.json        the training configuration
     metrics.json       validation (and test) scores
     model.safetensors  the network weights
+
+A plain linear model (the default's) is held as :class:`~mltc.models.linear_weights.LinearWeights`
+and scored with scipy, so it trains, saves, loads and predicts without importing torch;
+``Classifier.network`` still gives its torch module when asked.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 import numpy as np
-import torch
-from safetensors.torch import load_model, save_model
-from torch import nn
 
 from .data.labels import LabelSpace
 from .decision import Decision
 from .io import atomic_directory, write_json
-from .modelcheck import (ModelFormatError, blame, check_weights_match, open_model_meta, read_model_json,
-                         safetensors_shapes, scrub_config)
+from .modelcheck import ModelFormatError, open_model_meta, read_model_json, scrub_config
 from .models.featurizers import Featurizer, featurizer_from_dict
+from .models.linear_weights import LinearWeights
+from .models.network_files import build_network, load_network, save_network  # noqa: F401 (their former home)
 from .models.registry import NETWORKS
 from .tasks import MultiLabelTask, Task, task_from_meta
 from .tasks.multilabel import ACTIVATIONS  # noqa: F401 (the former home of ACTIVATIONS)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 FORMAT = "mltc-model"
 #: the newest format version this mltc reads (multi-label models are still written as 1, graded as 2)
@@ -52,39 +57,6 @@ def batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
             chunk = []
     if chunk:
         yield chunk
-
-
-def build_network(spec: dict[str, Any]) -> nn.Module:
-    cls = NETWORKS.get(spec["class"])
-    if cls is None:
-        raise ValueError(f"unknown network class {spec['class']!r} in the model folder")
-    return cls(spec["input_size"], spec["num_labels"], **spec.get("options", {}))
-
-
-def load_network(spec: dict[str, Any], folder: Path, meta_path: Path) -> nn.Module:
-    """Build the network ``mltc.json`` describes and load ``model.safetensors`` into it.
-
-    The description is first built on the ``meta`` device (no memory) and compared with
-    the weights file's header, so a damaged or inconsistent folder fails with one
-    :class:`~mltc.modelcheck.ModelFormatError` before anything large is allocated.
-    """
-    weights = folder / "model.safetensors"
-    header = safetensors_shapes(weights)
-    with blame(meta_path, "the network it describes cannot be built"), torch.device("meta"):
-        skeleton = build_network(spec)
-    expected = {k: (tuple(v.shape), v.is_floating_point()) for k, v in skeleton.state_dict().items()}
-    check_weights_match(expected, header, weights, meta_path)
-    with blame(meta_path, "the network it describes cannot be built"):
-        network = build_network(spec)
-    with blame(weights, "cannot load the weights"):
-        load_model(network, str(weights), strict=True, device="cpu")
-    if hasattr(network, "validate"):
-        with blame(weights, "inconsistent sparse weights"):
-            network.validate()  # type: ignore[operator]  # hasattr() does not narrow a Module
-    bad = [k for k, v in network.state_dict().items() if v.is_floating_point() and not torch.isfinite(v).all()]
-    if bad:
-        raise ModelFormatError(weights, f"tensor {bad[0]!r} holds NaN or infinite values")
-    return network.eval()
 
 
 def check_featurizer_fits(featurizer: Featurizer, spec: dict[str, Any], feat_path: Path, meta_path: Path) -> None:
@@ -127,15 +99,31 @@ class Classifier:
     config, metrics : dict
     """
 
-    def __init__(self, featurizer: Featurizer, network: nn.Module, network_spec: dict[str, Any],
+    def __init__(self, featurizer: Featurizer, network: nn.Module | LinearWeights, network_spec: dict[str, Any],
                  label_space: LabelSpace | None = None, decision: Decision | None = None, model_name: str = "",
                  activation: str = "sigmoid", config: dict | None = None, metrics: dict | None = None, *,
                  task: Task | None = None) -> None:
         if task is not None and (label_space is not None or decision is not None):
             raise ValueError("give a task, or a label space and decision (multi-label), not both")
         self.task = task if task is not None else MultiLabelTask(label_space, decision, activation)
-        self.featurizer, self.network, self.network_spec = featurizer, network, network_spec
+        self.featurizer, self.network_spec = featurizer, network_spec
+        self._network: Any = network
         self.model_name, self.config, self.metrics = model_name, dict(config or {}), dict(metrics or {})
+
+    @property
+    def network(self) -> nn.Module:
+        """The torch network (a linear model's is built from its weights when first asked for)."""
+        net = self._network
+        return net.to_module() if isinstance(net, LinearWeights) else net
+
+    @network.setter
+    def network(self, value: nn.Module | LinearWeights) -> None:
+        self._network = value
+
+    @property
+    def linear_weights(self) -> LinearWeights | None:
+        """The weights of a plain linear model held without torch, else None."""
+        return self._network if isinstance(self._network, LinearWeights) else None
 
     def _multi_label(self, what: str) -> MultiLabelTask:
         if not isinstance(self.task, MultiLabelTask):
@@ -172,10 +160,19 @@ class Classifier:
             raise TypeError(f"text {bad[0]} is {type(texts[bad[0]]).__name__}, not str")
         return texts
 
-    @torch.no_grad()
     def logits(self, texts: Sequence[str], batch_size: int = 256) -> np.ndarray:
         """Raw scores (texts x network outputs) as float32."""
         texts = self._check_texts(texts)
+        linear = self.linear_weights
+        if linear is not None:  # scipy: X @ W + b
+            out = [np.zeros((0, self.network_spec["num_labels"]), np.float32)]
+            out += [linear.logits(self.featurizer.encode(texts[s:s + batch_size])) for s in range(0, len(texts), batch_size)]
+            return np.concatenate(out)
+        import torch
+        with torch.no_grad():
+            return self._torch_logits(texts, batch_size)
+
+    def _torch_logits(self, texts: list[str], batch_size: int) -> np.ndarray:
         self.network.eval()
         device = next(self.network.parameters()).device
         out = [np.zeros((0, self.network_spec["num_labels"]), np.float32)]
@@ -251,7 +248,7 @@ class Classifier:
             self.featurizer.save_files(tmp)
             write_json(tmp / "config.json", scrub_config(self.config))
             write_json(tmp / "metrics.json", self.metrics)
-            save_model(self.network, str(tmp / "model.safetensors"), metadata={"format": FORMAT})
+            save_network(self._network, tmp / "model.safetensors", {"format": FORMAT})
         return folder
 
     @classmethod

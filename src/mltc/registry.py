@@ -14,11 +14,12 @@ accept aliases, any case, ``_`` for ``-``, and names written without dashes
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
-__all__ = ["Entry", "Registry", "family", "FAMILIES", "normalize_name"]
+__all__ = ["Entry", "Lazy", "Registry", "family", "FAMILIES", "normalize_name"]
 
 
 def normalize_name(name: str) -> str:
@@ -31,6 +32,32 @@ def _loose(name: str) -> str:
 
 
 _MISSING = object()
+
+
+class Lazy:
+    """A registered object imported on first use: ``Lazy("mltc.losses.modules:BalancedLoss")``.
+
+    Registries hold it in place of the object so that reading names and metadata (``--help``,
+    option checks, the default ``mltc train``) does not import what only some runs need (torch);
+    ``registry[name]`` imports it and keeps the object from then on.
+    """
+
+    def __init__(self, target: str) -> None:
+        if target.count(":") != 1:
+            raise ValueError(f"a lazy registry object is 'module:attribute', got {target!r}")
+        self.target = target
+
+    @property
+    def name(self) -> str:
+        """The attribute's name (a class name, for registries keyed by class name)."""
+        return self.target.split(":")[1]
+
+    def resolve(self) -> Any:
+        module, attr = self.target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def __repr__(self) -> str:
+        return f"Lazy({self.target!r})"
 
 
 @dataclass(frozen=True)
@@ -125,7 +152,12 @@ class Registry(Mapping[str, Any]):
         return key
 
     def entry(self, name: str) -> Entry:
-        return self._entries[self.canonical(name)]
+        """The entry of ``name``, its object imported if it was registered :class:`Lazy`."""
+        key = self.canonical(name)
+        entry = self._entries[key]
+        if isinstance(entry.obj, Lazy):
+            entry = self._entries[key] = dataclasses.replace(entry, obj=entry.obj.resolve())
+        return entry
 
     def meta(self, name: str, key: str, default: Any = None) -> Any:
         """One metadata value of an entry."""
@@ -135,7 +167,7 @@ class Registry(Mapping[str, Any]):
         key = self.find(name)
         if key is None:
             raise KeyError(name)
-        return self._entries[key].obj
+        return self.entry(key).obj
 
     def __contains__(self, name: object) -> bool:
         return self.find(name) is not None

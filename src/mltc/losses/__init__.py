@@ -9,27 +9,29 @@ Every loss is an entry of :data:`LOSSES` (:mod:`mltc.losses.registry`); a new on
 validation and both fitters' loss handling know it. ``preset`` names a loss-constants
 preset of :data:`LOSS_CONSTANTS`.
 """
+import importlib as _importlib
 import warnings as _warnings
+from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
-from .functional import (
-    balanced_loss,
-    balanced_loss_fused,
-    binary_cross_entropy,
-    class_balanced_weights,
-    estimate_db_mu,
-    focal_factor,
-    negative_tolerant_bias,
-    negative_tolerant_logits,
-    rebalanced_weights,
-    zlpr_loss,
-    zlpr_loss_fused,
-)
-from .modules import BalancedLoss, ZLPRLoss
 from .presets import LOSS_NAMES, loss_config, make_loss
 from .registry import (BALANCED_VARIANTS, COMMON, DISPLAY_NAMES, LOSS_CONSTANTS, LOSSES, canonical_loss_name,
                        loss_decision)
-from .regularizers import FGM, gradient_penalty, rdrop_kl
+
+#: the torch functions and modules, imported on first use (PEP 562): the registry, ``loss_config``
+#: and option checks need no torch, so neither does the default ``mltc train``
+_LAZY = {**dict.fromkeys(("balanced_loss", "balanced_loss_fused", "binary_cross_entropy", "class_balanced_weights",
+                          "estimate_db_mu", "focal_factor", "negative_tolerant_bias", "negative_tolerant_logits",
+                          "rebalanced_weights", "zlpr_loss", "zlpr_loss_fused"), "functional"),
+         "BalancedLoss": "modules", "ZLPRLoss": "modules",
+         **dict.fromkeys(("FGM", "gradient_penalty", "rdrop_kl"), "regularizers")}
+
+if _TYPE_CHECKING:  # pragma: no cover
+    from .functional import (balanced_loss, balanced_loss_fused, binary_cross_entropy, class_balanced_weights,
+                             estimate_db_mu, focal_factor, negative_tolerant_bias, negative_tolerant_logits,
+                             rebalanced_weights, zlpr_loss, zlpr_loss_fused)
+    from .modules import BalancedLoss, ZLPRLoss
+    from .regularizers import FGM, gradient_penalty, rdrop_kl
 
 __all__ = [
     "BalancedLoss", "ZLPRLoss", "make_loss", "loss_config", "canonical_loss_name",
@@ -41,6 +43,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> _Any:
+    if name in _LAZY:
+        value = getattr(_importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
     if name in ("PRESETS", "DATASET_CONSTANTS"):  # deprecated aliases (see mltc.losses.presets)
         from . import presets
         _warnings.warn(f"mltc.losses.{name} is deprecated; use mltc.losses."
@@ -50,3 +56,7 @@ def __getattr__(name: str) -> _Any:
             _warnings.simplefilter("ignore", DeprecationWarning)
             return getattr(presets, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

@@ -11,9 +11,10 @@ Deprecated names: ``PRESETS`` (now :data:`~mltc.losses.BALANCED_VARIANTS`) and
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torch import nn
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 from .registry import BALANCED_VARIANTS, COMMON, DISPLAY_NAMES, LOSS_CONSTANTS, LOSSES, canonical_loss_name, torch_losses
 

@@ -32,8 +32,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping
 
-from ..registry import Registry
-from .modules import BalancedLoss, ZLPRLoss
+from ..registry import Lazy, Registry
+
 
 #: losses by name; see the module docstring
 LOSSES = Registry("loss", defaults={"decision": None, "fitters": ("neural",), "options": None, "extra_options": (),
@@ -85,10 +85,11 @@ def _balanced_options(name: str):
 
 
 for _name in BALANCED_VARIANTS:
-    LOSSES.register(_name, BalancedLoss, aliases=_BALANCED_ALIASES.get(_name, ()), help=_BALANCED_HELP[_name],
-                    options=_balanced_options(_name), extra_options=("fused",), fitters=("linear", "neural"),
-                    display=_name.upper())
-LOSSES.register("zlpr", ZLPRLoss, aliases=("multilabel-softmax",), decision="zero",
+    # the torch modules are imported when a loss is built: reading names and metadata needs no torch
+    LOSSES.register(_name, Lazy("mltc.losses.modules:BalancedLoss"), aliases=_BALANCED_ALIASES.get(_name, ()),
+                    help=_BALANCED_HELP[_name], options=_balanced_options(_name), extra_options=("fused",),
+                    fitters=("linear", "neural"), display=_name.upper())
+LOSSES.register("zlpr", Lazy("mltc.losses.modules:ZLPRLoss"), aliases=("multilabel-softmax",), decision="zero",
                 help="multi-label softmax cross-entropy (decided at logit 0)",
                 options=lambda c: {"loss_weight": c["loss_weight"]["zlpr"]}, extra_options=("fused", "ntr_scale_weight"),
                 fitters=("linear", "neural"), display="ZLPR")

@@ -25,13 +25,14 @@ from .files import (DECISION_KEYS, check_decision_dict, check_labels_dict, check
 from .paths import (MACHINE_OPTIONS, check_folder_self_contained, check_tree_inside, inside, is_local_path, public_name,
                     scrub_config)
 from .task import GRADED_TASK_KEYS, MAX_ASPECTS, MAX_LEVELS, check_graded_task, graded_task_loss
-from .values import (MAX_NGRAM, SAFE_ANALYZERS, SAFE_STOP_WORDS, SAFE_TOKEN_PATTERNS, ngram_range, number_list, only_keys,
-                     require, require_int, require_number, string_list)
+from .values import (MAX_NGRAM, SAFE_ANALYZERS, SAFE_STOP_WORDS, SAFE_TOKEN_PATTERNS, check_csr, ngram_range, number_list,
+                     only_keys, require, require_int, require_number, string_list)
 
 __all__ = [
     "DECISION_KEYS", "GRADED_TASK_KEYS", "MAX_ASPECTS", "MAX_LEVELS", "check_graded_task", "graded_task_loss", "MACHINE_OPTIONS",
     "MAX_NGRAM", "SAFE_ANALYZERS", "SAFE_STOP_WORDS", "SAFE_TOKEN_PATTERNS",
-    "ModelFormatError", "blame", "check_decision_dict", "check_folder_self_contained", "check_labels_dict", "check_meta",
+    "ModelFormatError", "blame", "check_csr", "check_decision_dict", "check_folder_self_contained", "check_labels_dict",
+    "check_meta",
     "check_network_spec", "check_tree_inside", "check_weights_match", "inside", "is_local_path", "ngram_range",
     "number_list", "only_keys", "open_model_meta", "public_name", "read_model_json", "require", "require_int",
     "require_number", "safetensors_shapes", "scrub_config", "string_list",

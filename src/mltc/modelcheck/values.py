@@ -125,3 +125,12 @@ def ngram_range(d: dict, key: str, path) -> tuple[int, int]:
         raise ModelFormatError(path, f"{key!r} must be two integers 1 <= min <= max <= {MAX_NGRAM}, found {value!r}")
     return int(value[0]), int(value[1])
 
+
+def check_csr(indptr: Any, indices: Any, num_labels: int) -> None:
+    """Raise ``ValueError`` unless ``indptr`` / ``indices`` (integer arrays) form a valid CSR structure with
+    ``num_labels`` columns (stored sparse weights are untrusted input)."""
+    if (len(indptr) == 0 or int(indptr[0]) != 0 or int(indptr[-1]) != len(indices)
+            or bool((indptr[1:] < indptr[:-1]).any())):
+        raise ValueError("indptr must start at 0, never decrease and end at the number of non-zeros")
+    if len(indices) and (int(indices.min()) < 0 or int(indices.max()) >= num_labels):
+        raise ValueError(f"label indices must lie in [0, {num_labels})")

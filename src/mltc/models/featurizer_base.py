@@ -6,10 +6,12 @@ dispatches on ``kind``. This base never imports its subclasses.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 from ..modelcheck import ModelFormatError, check_tree_inside, inside, require, require_int
 
@@ -59,6 +61,7 @@ def register_featurizer(kind: str, loader: FeaturizerLoader) -> None:
 
 def bag_batch(ids: Sequence[np.ndarray], weights: Sequence[np.ndarray] | None = None) -> dict[str, torch.Tensor]:
     """EmbeddingBag inputs (flat ids, offsets, optional per-id weights) from lists of arrays."""
+    import torch
     lengths = np.fromiter((len(a) for a in ids), dtype=np.int64, count=len(ids))
     offsets = np.zeros(len(ids), dtype=np.int64)
     np.cumsum(lengths[:-1], out=offsets[1:])

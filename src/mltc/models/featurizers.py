@@ -14,31 +14,54 @@ accepts), plus ``to_dict()``; :func:`featurizer_from_dict` rebuilds any of them.
   (:mod:`.frozen`): pretrained Hugging Face tokenizers and encoders.
 
 The base class lives in :mod:`.featurizer_base`; each featurizer module registers a loader
-for its kinds there, and this module imports them all so every kind can be rebuilt.
+for its kinds there, and this module imports them all so every kind can be rebuilt — the two
+pretrained ones (which import torch) on first use only.
 """
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..modelcheck import MACHINE_OPTIONS, ModelFormatError
 from .featurizer_base import FEATURIZER_LOADERS, PAD, UNK, Featurizer, bag_batch, register_featurizer
-from .frozen import FrozenEncoderFeaturizer
 from .tfidf import TFIDF_KEYS, TfidfFeaturizer, check_plain_tfidf_options
-from .transformer import TransformerTokenizer
 from .vocab import HashedNgramFeaturizer, VocabFeaturizer
 
+if TYPE_CHECKING:  # pragma: no cover
+    from .frozen import FrozenEncoderFeaturizer
+    from .transformer import TransformerTokenizer
+
+#: the featurizers that import torch (and transformers): class name and kind -> their module
+_PRETRAINED = {"FrozenEncoderFeaturizer": ".frozen", "TransformerTokenizer": ".transformer"}
+_PRETRAINED_KINDS = {"frozen-encoder": ".frozen", "transformer-tokenizer": ".transformer"}
+
 __all__ = [
-    "FEATURIZERS", "FEATURIZER_LOADERS", "PAD", "TFIDF_KEYS", "UNK", "Featurizer", "FrozenEncoderFeaturizer",
+    "FEATURIZER_LOADERS", "PAD", "TFIDF_KEYS", "UNK", "Featurizer", "FrozenEncoderFeaturizer",
     "HashedNgramFeaturizer", "TfidfFeaturizer", "TransformerTokenizer", "VocabFeaturizer", "bag_batch",
     "check_plain_tfidf_options", "featurizer_from_dict", "register_featurizer",
 ]
 
-#: the featurizer classes by the ``kind`` they save
-FEATURIZERS: dict[str, type[Featurizer]] = {
-    cls.kind: cls for cls in (TfidfFeaturizer, VocabFeaturizer, HashedNgramFeaturizer, TransformerTokenizer,
-                              FrozenEncoderFeaturizer)
-}
+
+def _load_pretrained(kind: str):
+    """A loader for ``kind`` that imports its module (which registers the real loader) first."""
+    def load(d, folder, path):
+        importlib.import_module(_PRETRAINED_KINDS[kind], __package__)
+        return FEATURIZER_LOADERS[kind](d, folder, path)
+    return load
+
+
+for _kind in _PRETRAINED_KINDS:
+    FEATURIZER_LOADERS.setdefault(_kind, _load_pretrained(_kind))
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PRETRAINED:
+        return getattr(importlib.import_module(_PRETRAINED[name], __package__), name)
+    if name == "FEATURIZERS":  # the featurizer classes by the ``kind`` they save
+        return {cls.kind: cls for cls in (TfidfFeaturizer, VocabFeaturizer, HashedNgramFeaturizer,
+                                          __getattr__("TransformerTokenizer"), __getattr__("FrozenEncoderFeaturizer"))}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def featurizer_from_dict(d: dict[str, Any], folder=None, path=None) -> Featurizer:

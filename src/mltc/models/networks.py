@@ -171,11 +171,8 @@ class SparseWeightLinear(nn.Module):
 
     def validate(self) -> None:
         """Raise ``ValueError`` unless the stored arrays form a valid CSR matrix of the declared shape."""
-        ip, ix = self.indptr, self.indices
-        if int(ip[0]) != 0 or int(ip[-1]) != len(ix) or bool((ip[1:] < ip[:-1]).any()):
-            raise ValueError("indptr must start at 0, never decrease and end at the number of non-zeros")
-        if len(ix) and (int(ix.min()) < 0 or int(ix.max()) >= self.num_labels):
-            raise ValueError(f"label indices must lie in [0, {self.num_labels})")
+        from ..modelcheck import check_csr
+        check_csr(self.indptr.numpy(), self.indices.numpy(), self.num_labels)
 
     def weight_matrix(self):
         """The weights as a ``scipy.sparse.csr_matrix`` (features x labels)."""

@@ -14,24 +14,40 @@ the model reads, e.g. ``('encoder',)``), ``help``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torch import nn
-
-from ..registry import Registry
+from ..registry import Lazy, Registry
 from .featurizers import Featurizer, HashedNgramFeaturizer, TfidfFeaturizer, VocabFeaturizer
-from .frozen import FrozenEncoderFeaturizer
-from .networks import BiLSTMAttention, DenseLinear, FastText, SparseLinear, SparseWeightLinear, TextCNN
-from .transformer import TransformerClassifier, TransformerTokenizer
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
+
+
+def _resolve(part: Any) -> Any:
+    return part.resolve() if isinstance(part, Lazy) else part
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    featurizer: type[Featurizer]
-    network: type[nn.Module]
+    """A model: its featurizer and network classes (or :class:`~mltc.registry.Lazy` references to
+    them, imported on first use: the networks import torch) and their default options.
+
+    ``featurizer_class`` / ``network_class`` are the classes themselves, whichever was given.
+    """
+
+    featurizer: type[Featurizer] | Lazy
+    network: type[nn.Module] | Lazy
     featurizer_options: dict[str, Any] = field(default_factory=dict)
     network_options: dict[str, Any] = field(default_factory=dict)
     training: dict[str, Any] = field(default_factory=dict)  # default trainer settings
+
+    @property
+    def featurizer_class(self) -> type[Featurizer]:
+        return _resolve(self.featurizer)
+
+    @property
+    def network_class(self) -> type[nn.Module]:
+        return _resolve(self.network)
 
 
 #: network class name -> class: every network a saved model folder may name
@@ -50,14 +66,28 @@ class ModelRegistry(Registry):
         return super().register(name, obj, **kw)
 
 
-def register_network(cls: type[nn.Module]) -> type[nn.Module]:
-    """Make a network class loadable by its name (idempotent)."""
-    if NETWORKS.get(cls.__name__) not in (None, cls):
-        raise ValueError(f"another network class is registered as {cls.__name__!r}")
-    if cls.__name__ not in NETWORKS:
-        NETWORKS.register(cls.__name__, cls)
+def register_network(cls: type[nn.Module] | Lazy) -> type[nn.Module] | Lazy:
+    """Make a network class (or a :class:`~mltc.registry.Lazy` reference to one) loadable by its name
+    (idempotent)."""
+    name = cls.name if isinstance(cls, Lazy) else cls.__name__
+    if name in NETWORKS:
+        held = NETWORKS._entries[name].obj  # the registered object as given, not imported
+        same = (held.target == cls.target if isinstance(held, Lazy) and isinstance(cls, Lazy)
+                else _resolve(held) is _resolve(cls))
+        if not same:
+            raise ValueError(f"another network class is registered as {name!r}")
+        return cls
+    NETWORKS.register(name, cls)
     return cls
 
+
+def _network(name: str) -> Lazy:
+    return Lazy(f"mltc.models.networks:{name}")
+
+
+_FROZEN = Lazy("mltc.models.frozen:FrozenEncoderFeaturizer")
+_TOKENIZER = Lazy("mltc.models.transformer:TransformerTokenizer")
+_TRANSFORMER = Lazy("mltc.models.transformer:TransformerClassifier")
 
 #: model name -> :class:`ModelSpec`
 MODELS = ModelRegistry("model", defaults={"fitters": ("neural",), "uses": ()})
@@ -66,40 +96,40 @@ MODELS = ModelRegistry("model", defaults={"fitters": ("neural",), "uses": ()})
 # is named; the neural settings below are its minibatch defaults (plain SGD: implicit max-margin bias; Adam's
 # per-feature steps overfit rare words: 82 vs 87.6 test micro-F1 on Reuters, benchmarks/README.md).
 MODELS.register("tfidf-linear", ModelSpec(
-    TfidfFeaturizer, SparseLinear, {"ngram_range": (1, 1)}, {"hidden_size": 0},
+    TfidfFeaturizer, _network("SparseLinear"), {"ngram_range": (1, 1)}, {"hidden_size": 0},
     {"optimizer": "sgd", "lr": 4.0, "batch_size": 32, "epochs": 40, "weight_decay": 0.0,
      "decision_options": {"grid": "wide"}}), fitters=("linear", "neural"),
     help="linear over TF-IDF (the default; the linear fitter, or minibatch epochs with --optimizer sgd/adamw/adagrad)")
 MODELS.register("tfidf-mlp", ModelSpec(
-    TfidfFeaturizer, SparseLinear, {"ngram_range": (1, 1)}, {"hidden_size": 256, "dropout": 0.3},
+    TfidfFeaturizer, _network("SparseLinear"), {"ngram_range": (1, 1)}, {"hidden_size": 256, "dropout": 0.3},
     {"optimizer": "adamw", "lr": 1e-3, "batch_size": 32, "epochs": 40, "weight_decay": 0.01,
      "decision_options": {"grid": "wide"}}), help="one hidden layer over TF-IDF")
 MODELS.register("embedding-bag", ModelSpec(
-    HashedNgramFeaturizer, FastText, {}, {},
+    HashedNgramFeaturizer, _network("FastText"), {}, {},
     {"optimizer": "adamw", "lr": 5e-3, "batch_size": 32, "epochs": 40, "decision_options": {"grid": "wide"}}),
     help="fastText-style bag of hashed word n-grams")
 MODELS.register("textcnn", ModelSpec(
-    VocabFeaturizer, TextCNN, {"max_len": 256}, {},
+    VocabFeaturizer, _network("TextCNN"), {"max_len": 256}, {},
     {"optimizer": "adamw", "lr": 1e-3, "batch_size": 32, "epochs": 30}), help="TextCNN over word embeddings")
 MODELS.register("bilstm-attention", ModelSpec(
-    VocabFeaturizer, BiLSTMAttention, {"max_len": 256}, {},
+    VocabFeaturizer, _network("BiLSTMAttention"), {"max_len": 256}, {},
     {"optimizer": "adamw", "lr": 1e-3, "batch_size": 32, "epochs": 30}), help="BiLSTM with attention pooling")
 # Fine-tuned Hugging Face encoder + head (linear/bilstm/attention/textcnn); needs `encoder`.
 MODELS.register("transformer", ModelSpec(
-    TransformerTokenizer, TransformerClassifier, {"max_len": 128}, {"head": "linear"},
+    _TOKENIZER, _TRANSFORMER, {"max_len": 128}, {"head": "linear"},
     {"optimizer": "adamw", "lr": 5e-5, "batch_size": 16, "epochs": 10, "weight_decay": 0.01,
      "warmup_ratio": 0.1, "schedule": "linear", "clip_norm": 1.0}), uses=("encoder",),
     help="fine-tuned Hugging Face encoder + a head (needs --encoder)")
 # Encode once with a frozen pretrained encoder (cached), train a head on the vectors.
 MODELS.register("frozen-encoder", ModelSpec(
-    FrozenEncoderFeaturizer, DenseLinear, {}, {},
+    _FROZEN, _network("DenseLinear"), {}, {},
     {"optimizer": "adamw", "lr": 3e-3, "batch_size": 32, "epochs": 60, "weight_decay": 0.0,
      "decision_options": {"grid": "wide"}}), uses=("encoder",),
     help="a head on cached vectors of a frozen encoder (needs --encoder)")
 # The paper's baseline: one-vs-rest LinearSVC over TF-IDF (mltc.training.svm), margins as scores.
-MODELS.register("svm", ModelSpec(TfidfFeaturizer, SparseLinear, {}, {"hidden_size": 0}), fitters=("svm",),
+MODELS.register("svm", ModelSpec(TfidfFeaturizer, _network("SparseLinear"), {}, {"hidden_size": 0}), fitters=("svm",),
                 help="the paper's TF-IDF + one-vs-rest LinearSVC baseline (scores are margins)")
-register_network(SparseWeightLinear)  # the linear fitter's sparse weights
+register_network(_network("SparseWeightLinear"))  # the linear fitter's sparse weights
 
 #: models whose featurizer and network take the ``encoder`` option (a live view of :data:`MODELS`)
 ENCODER_MODELS = MODELS.view(lambda e: "encoder" in e.get("uses", ()))

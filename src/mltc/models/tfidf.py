@@ -5,17 +5,19 @@ automatically.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from ..modelcheck import (SAFE_ANALYZERS, SAFE_STOP_WORDS, SAFE_TOKEN_PATTERNS, ModelFormatError, blame, ngram_range,
                           number_list, only_keys, require, require_int, require_number, string_list)
 from .featurizer_base import Featurizer, register_featurizer
 from .text import cjk_ratio, clip
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 
 def check_plain_tfidf_options(analyzer: Any, token_pattern: Any, stop_words: Any) -> None:
@@ -106,6 +108,7 @@ class TfidfFeaturizer(Featurizer):
         return self._fitted().transform([clip(t) for t in texts]).tocsr()
 
     def batch(self, encoded: sp.csr_matrix, rows: np.ndarray) -> dict[str, torch.Tensor]:
+        import torch
         sub = encoded[rows]
         return {"ids": torch.from_numpy(sub.indices.astype(np.int64)),
                 "offsets": torch.from_numpy(sub.indptr[:-1].astype(np.int64)),

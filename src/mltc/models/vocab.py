@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-import torch
 
 from ..modelcheck import ModelFormatError, blame, only_keys, require_int, string_list
 from .featurizer_base import PAD, UNK, Featurizer, bag_batch, register_featurizer
 from .text import tokenize
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 
 def _stable_hash(s: str) -> int:
@@ -66,6 +68,7 @@ class VocabFeaturizer(Featurizer):
         ids = np.zeros((len(seqs), width), dtype=np.int64)
         for i, s in enumerate(seqs):
             ids[i, : len(s)] = s
+        import torch
         t = torch.from_numpy(ids)
         return {"ids": t, "mask": t != PAD}
 

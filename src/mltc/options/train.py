@@ -248,8 +248,11 @@ def check_options_used(cfg: Any, given: Iterable[str] | None = None, fitters: It
             raise UnusedOptionError(option, f"{value!r} is for the {'/'.join(able)} fitter "
                                             f"({FITTERS.meta(able[0], 'how')}), not {run}", value)
     spec = MODELS[model]
-    for option, cls in (("featurizer_options", spec.featurizer), ("network_options", spec.network)):
-        accepted = _accepted_keys(cls) if option in used else None
+    for option, part in (("featurizer_options", "featurizer"), ("network_options", "network")):
+        if option not in used:
+            continue
+        cls = getattr(spec, f"{part}_class")  # imported here: a network class imports torch
+        accepted = _accepted_keys(cls)
         extra = sorted(set(getattr(cfg, option) or {}) - accepted) if accepted is not None else []
         if extra:
             key = f"{option}.{extra[0]}"

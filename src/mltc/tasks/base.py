@@ -19,11 +19,13 @@ server and the ONNX export call these methods and never ask which task they hold
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 import numpy as np
-import torch
-from torch import nn
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+    from torch import nn
 
 
 class OverrideRefused(ValueError):

@@ -23,21 +23,21 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-import torch
-from torch import nn
 
 from ..data.graded import GradedExample
-from ..losses import rdrop_kl
-from ..losses.graded import categorical_rdrop_kl
 from ..metrics.graded import graded_metrics
 from ..modelcheck import check_graded_task, graded_task_loss
 from ..options import OptionError
 from .base import OverrideRefused, Task, check_return_scores
 from .graded_loss import (build_graded_loss, check_loss_config, default_value, graded_loss_name, initial_bias,
                           resolved_loss)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+    from torch import nn
 
 #: options of the multi-label task and of its linear / SVM fitters, refused when set (with why)
 NOT_APPLICABLE = {
@@ -161,6 +161,7 @@ class GradedTask(Task):
         return GradedTask(self.aspects or [f"aspect_{i}" for i in range(k)], levels, self.loss)
 
     def train_targets(self, examples: Sequence[GradedExample]) -> torch.Tensor:
+        import torch
         return torch.tensor([e.levels for e in examples], dtype=torch.long).reshape(-1, len(self.fitted_aspects))
 
     def validation_targets(self, examples: Sequence[GradedExample]) -> np.ndarray:
@@ -175,6 +176,7 @@ class GradedTask(Task):
     def init_network(self, network: nn.Module, targets: torch.Tensor) -> None:
         output_bias = getattr(network, "output_bias", None)
         if callable(output_bias):
+            import torch
             with torch.no_grad():
                 output_bias().copy_(initial_bias(self.loss, targets.numpy(), len(self.fitted_levels)))
 
@@ -187,7 +189,9 @@ class GradedTask(Task):
     def rdrop_kl(self, logits1: torch.Tensor, logits2: torch.Tensor) -> torch.Tensor:
         """The symmetric KL of the level distributions (``ce``), or the per-cell Bernoulli KL (the other losses)."""
         if self.loss == "ce":
+            from ..losses.graded import categorical_rdrop_kl
             return categorical_rdrop_kl(logits1, logits2, len(self.fitted_levels))
+        from ..losses import rdrop_kl
         return rdrop_kl(logits1, logits2)
 
     def sgd_scale(self, batch_rows: int) -> float:
@@ -207,6 +211,7 @@ class GradedTask(Task):
 
     # ----------------------------------------------------------------- prediction
     def torch_scores(self, logits: torch.Tensor) -> torch.Tensor:
+        import torch
         return torch.softmax(logits.reshape(-1, *self.shape), -1)
 
     def scores(self, logits: np.ndarray) -> np.ndarray:

@@ -17,16 +17,16 @@ labels: the output bias starts at the cells' prior logits, R-Drop is the per-cel
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from ..losses import LOSS_CONSTANTS, LOSSES, loss_config, make_loss
-from ..losses.graded import GradedCrossEntropy, OneHotLevelsLoss, cell_frequencies, level_prior_logits, one_hot_levels
-from ..models.networks import prior_logits
 from ..options import OptionError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+    from torch import nn
 
 #: options of the multi-label losses, refused with ``ce`` (with why)
 CE_REFUSES = {
@@ -87,6 +87,7 @@ def check_loss_config(config: Any) -> str:
 
 def build_graded_loss(cfg: Any, levels: torch.Tensor, num_aspects: int, num_levels: int) -> nn.Module:
     """The loss module of ``cfg.loss`` over training ``levels`` (N, K): ``forward(logits, levels)``."""
+    from ..losses.graded import GradedCrossEntropy, OneHotLevelsLoss, cell_frequencies, one_hot_levels
     name = graded_loss_name(cfg.loss)
     if name == "ce":
         return GradedCrossEntropy(num_aspects, num_levels)
@@ -102,6 +103,8 @@ def initial_bias(loss: str, levels: np.ndarray, num_levels: int) -> torch.Tensor
     """The output bias at the training priors: each aspect's log level frequencies (``ce``: its softmax
     starts at them), or the cells' prior logits (a multi-label loss: each sigmoid starts at its cell's
     frequency, as :class:`~mltc.tasks.MultiLabelTask` starts its labels)."""
+    from ..losses.graded import cell_frequencies, level_prior_logits
+    from ..models.networks import prior_logits
     if loss == "ce":
         return level_prior_logits(levels, num_levels)
     return prior_logits(cell_frequencies(levels, num_levels), len(levels))

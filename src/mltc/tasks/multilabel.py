@@ -10,26 +10,27 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
-import torch
-from torch import nn
 
 from ..data.examples import Example
 from ..data.labels import LabelSpace
 from ..decision import Decision, FixedThreshold, TopK, decision_from_dict, make_decision
 from ..io import summarize_names, write_json
-from ..losses import loss_config, make_loss, rdrop_kl
+from ..losses import loss_config, make_loss
 from ..losses.registry import check_loss_task
 from ..metrics import evaluate as evaluate_predictions
 from ..metrics import micro_macro
 from ..metrics.classification import confusion_counts, prf_from_counts
 from ..modelcheck import (ModelFormatError, blame, check_decision_dict, check_labels_dict, only_keys,
                          read_model_json)
-from ..models.networks import prior_logits
 from ..options import OptionError, check_decision_override
 from .base import Task, check_return_scores
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+    from torch import nn
 
 log = logging.getLogger("mltc")
 
@@ -120,6 +121,7 @@ class MultiLabelTask(Task):
         return MultiLabelTask(LabelSpace(labels).fit(e.labels for e in train), None, self.activation)
 
     def train_targets(self, examples: Sequence[Example]) -> torch.Tensor:
+        import torch
         return torch.from_numpy(self.fitted_space.encode(e.labels for e in examples).Y.astype(np.float32))
 
     def validation_targets(self, examples: Sequence[Example]) -> np.ndarray:
@@ -139,6 +141,9 @@ class MultiLabelTask(Task):
         output_bias = getattr(network, "output_bias", None)  # a method of the networks that have one
         if callable(output_bias):
             space = self.fitted_space
+            import torch
+
+            from ..models.networks import prior_logits
             with torch.no_grad():
                 output_bias().copy_(prior_logits(space.class_freq_, space.train_num_))
 
@@ -150,6 +155,7 @@ class MultiLabelTask(Task):
         return make_loss(cfg.loss, space.class_freq_, space.train_num_, cfg.loss_preset, train_targets=targets, **options)
 
     def rdrop_kl(self, logits1: torch.Tensor, logits2: torch.Tensor) -> torch.Tensor:
+        from ..losses import rdrop_kl
         return rdrop_kl(logits1, logits2)
 
     def sgd_scale(self, batch_rows: int) -> float:
@@ -170,6 +176,7 @@ class MultiLabelTask(Task):
 
     # ----------------------------------------------------------------- prediction
     def torch_scores(self, logits: torch.Tensor) -> torch.Tensor:
+        import torch
         return torch.sigmoid(logits) if self.activation == "sigmoid" else logits
 
     def scores(self, logits: np.ndarray) -> np.ndarray:

@@ -13,15 +13,38 @@ The neural loop's regularisers (R-Drop, FGM, the gradient penalty) are hooks
 """
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .config import TrainConfig, resolve_config
 from .loading import load_train_config, merge_config, read_config_file
 from .fitters import train
 from .registry import FITTERS, fitter_name, used_fields
-from .linear import LinearFitter
-from .svm import fit_svm
-from .trainer import Trainer
-from .hooks import FGMHook, GradientPenalty, RDrop, TrainingContext, TrainingHook, hooks_from_config
+
+#: imported on first use (PEP 562): the neural trainer and its hooks import torch, which the
+#: default linear run never needs
+_LAZY = {"LinearFitter": "linear", "fit_svm": "svm", "Trainer": "trainer",
+         **dict.fromkeys(("FGMHook", "GradientPenalty", "RDrop", "TrainingContext", "TrainingHook",
+                          "hooks_from_config"), "hooks")}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .hooks import FGMHook, GradientPenalty, RDrop, TrainingContext, TrainingHook, hooks_from_config
+    from .linear import LinearFitter
+    from .svm import fit_svm
+    from .trainer import Trainer
 
 __all__ = ["TrainConfig", "Trainer", "LinearFitter", "fit_svm", "train", "read_config_file", "FITTERS", "fitter_name",
            "used_fields", "merge_config", "load_train_config", "resolve_config", "TrainingHook", "TrainingContext", "RDrop",
            "FGMHook", "GradientPenalty", "hooks_from_config"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])

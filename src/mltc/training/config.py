@@ -79,7 +79,8 @@ class TrainConfig:
     rdrop_alpha: float = _f(0.0, "R-Drop weight (0: off).", low=0)
     fgm_epsilon: float = _f(0.0, "FGM adversarial step on embeddings (0: off).", low=0)
     gp_epsilon: float = _f(0.0, "Embedding gradient penalty (0: off).", low=0)
-    threads: int | None = _f(None, "CPU threads for torch (default: all cores).", low=1)
+    threads: int | None = _f(None, "CPU threads: labels fitted at once (linear), torch threads (neural); "
+                                   "default: the cores this process may use.", low=1)
     solver_options: dict[str, Any] = _f({}, "Linear fitter: C, tol, max_iter, memory, block_size, prune.")
     cv_folds: int = _f(3, "Linear fitter: folds for cross-validated thresholds (0: none).", low=0, high=20)
     cv_objective: str = _f("micro+macro", "Cross-validated thresholds: micro+macro or f1 (SCut with the FBR "
@@ -101,6 +102,10 @@ class TrainConfig:
     def resolved(self, defaults: dict[str, Any], fitter: str = "neural") -> "TrainConfig":
         """A copy with ``None`` fields filled from a model's defaults (see :func:`resolve_config`)."""
         return resolve_config(self, defaults, fitter)
+
+
+#: the loss of the linear fitter when none is given (chosen by measurement: benchmarks/README.md)
+LINEAR_DEFAULT_LOSS = "sq-hinge"
 
 
 def default_decision(loss: str | None, fitter: str) -> str:

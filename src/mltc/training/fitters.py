@@ -17,18 +17,29 @@ resume, labels)`` with metadata:
 """
 from __future__ import annotations
 
-from .config import TrainConfig
+from .config import LINEAR_DEFAULT_LOSS, TrainConfig
 from .registry import FITTERS, fitter_name
-from .linear import LINEAR_DEFAULT_LOSS, LinearFitter
-from .svm import fit_svm
-from .trainer import Trainer
 
 #: what every fitter reads
 _COMMON = ("model", "decision", "decision_options", "featurizer_options", "seed")
 _LOSS = ("loss", "loss_preset", "loss_options")
 
 
+# The factories import their fitter when called: the neural trainer imports torch, which the
+# default (linear) run never needs.
+def _linear(config, progress):
+    from .linear import LinearFitter
+    return LinearFitter(config, progress)
+
+
+def _neural(config, progress, hooks=()):
+    from .trainer import Trainer
+    return Trainer(config, progress, hooks=hooks)
+
+
 def _svm(config, progress):
+    from .svm import fit_svm
+
     class _Svm:
         def fit(self, train, validation, out_dir=None, resume=False, labels=None):
             return fit_svm(train, validation, config, out_dir, labels)
@@ -36,12 +47,12 @@ def _svm(config, progress):
 
 
 FITTERS.register(
-    "linear", LinearFitter, help="full-batch L-BFGS / LIBLINEAR over TF-IDF with cross-validated thresholds",
+    "linear", _linear, help="full-batch L-BFGS / LIBLINEAR over TF-IDF with cross-validated thresholds",
     uses=(*_COMMON, *_LOSS, "optimizer", "threads", "solver_options", "cv_folds", "cv_objective"),
     optimizers=("lbfgs",), defaults={"loss": LINEAR_DEFAULT_LOSS, "decision": "auto"},
     how="tfidf-linear without --optimizer, or with lbfgs")
 FITTERS.register(
-    "neural", Trainer, help="minibatch epochs for every network (early stopping on validation)",
+    "neural", _neural, help="minibatch epochs for every network (early stopping on validation)",
     uses=(*_COMMON, *_LOSS, "network_options", "epochs", "batch_size", "lr", "optimizer", "weight_decay",
           "warmup_ratio", "schedule", "clip_norm", "patience", "min_epochs", "keep_checkpoint", "eval_batch_size", "precision",
           "grad_accum", "device", "rdrop_alpha", "fgm_epsilon", "gp_epsilon", "threads"),
@@ -70,6 +81,7 @@ def train(train, validation, config: TrainConfig | None = None, out_dir=None, re
     config = config or TrainConfig()
     hooks = list(hooks)
     if task is not None and task.fitter(config) == "neural":
+        from .trainer import Trainer
         return Trainer(config, progress, task=task, hooks=hooks).fit(train, validation, out_dir, resume, labels)
     name = fitter_name(config)
     validate_train_config(config)

@@ -31,6 +31,7 @@ Labels are spread over ``threads`` Python threads; both backends release the GIL
 """
 from __future__ import annotations
 
+import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
@@ -41,6 +42,14 @@ import scipy.sparse as sp
 
 #: text x label entries from which ``auto`` takes the official binding when it is installed
 AUTO_LIBLINEAR_ENTRIES = 100_000_000
+
+
+def default_threads() -> int:
+    """The cores this process may run on (its CPU affinity, which a container or ``taskset`` can narrow)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def pick_backend(backend: str, texts: int, labels: int) -> str:

@@ -22,11 +22,10 @@ import dataclasses
 import logging
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 from tqdm.auto import tqdm
 
 from ..classifier import Classifier
@@ -37,17 +36,18 @@ from ..decision.cv import cv_thresholds
 from ..io import summarize_names
 from ..metrics import micro_macro
 from ..models.featurizers import TfidfFeaturizer
-from ..models.networks import SparseLinear, SparseWeightLinear, prior_logits
+from ..models.linear_weights import LinearWeights
 from ..options import validate_train_config
-from .config import TrainConfig, default_decision
-from .liblinear import SvmProblem, pick_backend
+from .config import LINEAR_DEFAULT_LOSS, TrainConfig, default_decision
+from .liblinear import SvmProblem, default_threads, pick_backend
 from .linear_parts import Design, EntryLoss, _block_size, is_hinge, make_objective, solver_config
-from .solver import lbfgs_columns
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+# torch is imported only for the logistic family (L-BFGS): the squared hinge (LIBLINEAR) needs none
 
 log = logging.getLogger("mltc")
-
-#: the loss of the linear fitter when none is given (chosen by measurement: benchmarks/README.md)
-LINEAR_DEFAULT_LOSS = "sq-hinge"
 
 #: the featurizer of the linear fitter unless ``featurizer_options`` say otherwise
 LINEAR_TFIDF = dict(analyzer="auto", ngram_range=(1, 1), char_ngram_range=(1, 3), sublinear_tf=True,
@@ -73,8 +73,6 @@ class LinearFitter:
             raise ValueError("no training texts")
         if not validation:
             raise ValueError("no validation texts: the decision is chosen on a validation split")
-        if cfg.threads:
-            torch.set_num_threads(int(cfg.threads))
         validate_train_config(cfg)
         solver = solver_config(dict(cfg.solver_options))
         hinge_only = sorted({"backend", "warm_start"} & set(cfg.solver_options))
@@ -114,9 +112,16 @@ class LinearFitter:
         inv_c = 1.0 / C
         bar = tqdm(total=L * (1 + (folds if need_cv else 0)), desc="fitting labels", unit="label", leave=False,
                    disable=(not self.progress) if self.progress is not None else None)
-        prior = prior_logits(space.class_freq_, space.train_num_).numpy()
         stats: dict[str, Any] = {"iterations": [], "evaluations": 0, "not_converged": 0}
-        threads = int(cfg.threads or torch.get_num_threads() or 1)
+        threads = int(cfg.threads or default_threads())
+        if not loss.hinge:  # the logistic family: L-BFGS in torch
+            import torch
+
+            from ..models.networks import prior_logits
+            from .solver import lbfgs_columns
+            if cfg.threads:
+                torch.set_num_threads(int(cfg.threads))
+            prior = prior_logits(space.class_freq_, space.train_num_).numpy()
 
         def solve(part: int, cols_np: np.ndarray, W0: torch.Tensor | None, gref,
                   init: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, int, int, int]:
@@ -214,18 +219,8 @@ class LinearFitter:
         return clf
 
 
-def _network(W: sp.csc_matrix, bias: np.ndarray, d: int, L: int, dense_limit: int) -> tuple[torch.nn.Module, dict[str, Any]]:
-    """A dense :class:`SparseLinear` when the weights are dense enough, else :class:`SparseWeightLinear`."""
+def _network(W: sp.csc_matrix, bias: np.ndarray, d: int, L: int, dense_limit: int) -> tuple[LinearWeights, dict[str, Any]]:
+    """Dense weights (saved as ``SparseLinear``) when they are dense enough, else CSR (``SparseWeightLinear``)."""
     density = W.nnz / max(1, d * L)
-    if density > 0.25 or d * L <= dense_limit:
-        net_spec = {"class": "SparseLinear", "input_size": d, "num_labels": L, "options": {"hidden_size": 0}}
-        net = SparseLinear(d, L)
-        with torch.no_grad():
-            net.embedding.weight.copy_(torch.from_numpy(W.toarray().astype(np.float32)))
-            net.bias.copy_(torch.from_numpy(bias))
-        return net.eval(), net_spec
-    Wr = W.tocsr()
-    net_spec = {"class": "SparseWeightLinear", "input_size": d, "num_labels": L, "options": {"nnz": int(Wr.nnz)}}
-    sparse_net = SparseWeightLinear(d, L, nnz=int(Wr.nnz))
-    sparse_net.load_csr(Wr.indptr, Wr.indices, Wr.data, bias)
-    return sparse_net.eval(), net_spec
+    weights = LinearWeights(W.toarray() if density > 0.25 or d * L <= dense_limit else W.tocsr(), bias)
+    return weights, weights.spec

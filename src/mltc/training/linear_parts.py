@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 
 from ..losses import LOSSES, canonical_loss_name, loss_config, make_loss
-from ..losses import functional as LF
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+# torch is imported inside: the squared hinge (the default, LIBLINEAR) needs none of it
 
 #: names of the squared hinge loss (L2-loss linear SVM, LIBLINEAR -s 2), a loss of the linear fitter only
 def is_hinge(name: str) -> bool:
@@ -32,9 +35,11 @@ class Design:
         self.XT = self.X.T.tocsr()
 
     def logits(self, W: torch.Tensor) -> torch.Tensor:
+        import torch
         return torch.from_numpy(np.asarray(self.X @ W[:-1].numpy(), dtype=np.float32)).add_(W[-1])
 
     def grad(self, Gz: torch.Tensor, W: torch.Tensor, inv_c: float) -> torch.Tensor:
+        import torch
         G = torch.empty_like(W)
         G[:-1] = torch.from_numpy(np.asarray(self.XT @ Gz.numpy(), dtype=np.float32))
         G[:-1].add_(W[:-1], alpha=inv_c)
@@ -63,6 +68,9 @@ class EntryLoss:
             self.cfg = {"loss": "sq-hinge"}
             self.reweight = "none"
             return
+        import torch
+
+        from ..losses import functional as LF
         cfg = loss_config(self.name, preset, **{k: v for k, v in options.items() if k != "fused"})
         self.cfg = cfg
         if self.joint:
@@ -81,6 +89,7 @@ class EntryLoss:
             self.inv_rate = torch.from_numpy(np.where(rate > 0, 1.0 / np.maximum(rate, 1e-300), np.inf))
 
     def weights(self, cols: torch.Tensor) -> torch.Tensor | None:
+        import torch
         if self.joint or self.hinge:
             return None
         m = self.module
@@ -93,6 +102,7 @@ class EntryLoss:
 
     def __call__(self, z: torch.Tensor, y: torch.Tensor, cols: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
         """Per-entry losses (n, k), or per-text losses (n,) for a joint loss."""
+        from ..losses import functional as LF
         if self.joint:
             return LF.zlpr_loss(z, y, reduction="none")
         m = self.module
@@ -109,6 +119,7 @@ def make_objective(design: Design, Yblock: torch.Tensor, loss: EntryLoss, inv_c:
     (``softplus(z) - y z``, gradient ``sigmoid(z) - y``), every other loss autograd through
     the reference implementation in :mod:`mltc.losses.functional`.
     """
+    import torch
     plain = loss.plain
 
     def fg(W: torch.Tensor, cols: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

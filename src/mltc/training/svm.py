@@ -3,7 +3,7 @@
 TF-IDF with scikit-learn defaults (word unigrams; character 1-2 grams for CJK text), one
 ``LinearSVC(C=1)`` per label, ``class_weight`` None or ``'balanced'``, decided at margin 0
 or with one global threshold tuned on validation micro-F1 over -1.0, -0.9, ..., 1.0. The
-fitted hyperplanes are stored in the same sparse linear network as ``tfidf-linear``, with
+fitted hyperplanes are stored as the same linear weights as ``tfidf-linear``, with
 ``identity`` activation, so the SVM saves, loads, predicts and serves like any model.
 """
 from __future__ import annotations
@@ -15,17 +15,16 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.svm import LinearSVC
 
-from ..classifier import Classifier, build_network
+from ..classifier import Classifier
 from ..data.examples import Example
 from ..data.labels import LabelSpace
 from ..decision import make_decision
 from ..metrics import micro_macro
 from ..models.featurizers import TfidfFeaturizer
-from ..models.networks import SparseLinear
+from ..models.linear_weights import LinearWeights
 from ..options import validate_train_config
 from .config import TrainConfig
 
@@ -57,13 +56,8 @@ def fit_svm(train: Sequence[Example], validation: Sequence[Example], config: Tra
             warnings.simplefilter("ignore", ConvergenceWarning)
             svm.fit(X, y)
         coef[j], intercept[j] = svm.coef_[0], svm.intercept_[0]
-    net_spec = {"class": "SparseLinear", "input_size": featurizer.input_size, "num_labels": space.num_labels,
-                "options": {"hidden_size": 0}}
-    network = build_network(net_spec)
-    assert isinstance(network, SparseLinear)
-    with torch.no_grad():
-        network.embedding.weight.copy_(torch.from_numpy(coef.T.copy()))
-        network.bias.copy_(torch.from_numpy(intercept))
+    network = LinearWeights(coef.T, intercept)  # saved as the dense SparseLinear network
+    net_spec = network.spec
     decision = make_decision(decision_name, "identity", **cfg.decision_options)
     clf = Classifier(featurizer, network, net_spec, space, decision, "svm", "identity", cfg.to_dict(), {})
     val_scores = clf.scores([e.text for e in validation])

@@ -37,6 +37,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..classifier import Classifier, build_network
+from ..models.linear_weights import LinearWeights, is_linear_spec
 from ..io import atomic_write_text, to_json
 from ..models.registry import ENCODER_MODELS, model_spec
 from ..options import validate_train_config
@@ -76,8 +77,8 @@ def build_model_parts(spec, cfg: TrainConfig, train_texts: Sequence[str], num_ou
             n_opts["encoder"] = cfg.encoder
             if double_backward:  # through attention
                 n_opts["attn_implementation"] = "eager"
-    featurizer = spec.featurizer(**f_opts).fit(train_texts)
-    net_spec = {"class": spec.network.__name__, "input_size": featurizer.input_size, "num_labels": num_outputs,
+    featurizer = spec.featurizer_class(**f_opts).fit(train_texts)
+    net_spec = {"class": spec.network_class.__name__, "input_size": featurizer.input_size, "num_labels": num_outputs,
                 "options": {**n_opts, **featurizer.network_options()}}
     return featurizer, net_spec
 
@@ -248,7 +249,11 @@ class Trainer:
             network.load_state_dict(best_state)
         for hook in hooks:
             hook.on_fit_end(ctx)
-        validation_metrics = task.finish(cfg, val_scores(), Y_va)  # fits the final decision
+        # a plain linear network is kept as numpy weights (scored with scipy, saved and reloaded without
+        # torch): its final decision is fitted on the scores it will give from now on
+        linear = LinearWeights.from_module(network.to("cpu")) if is_linear_spec(net_spec) else None
+        final_scores = task.scores(linear.logits(X_va)) if linear is not None else val_scores()
+        validation_metrics = task.finish(cfg, final_scores, Y_va)  # fits the final decision
         config = cfg.to_dict()
         config["loss_resolved"] = task.loss_resolved(cfg)
         metrics = {"validation": validation_metrics, "best_epoch": state["best_epoch"],
@@ -258,7 +263,8 @@ class Trainer:
         if callable(export_options):
             net_spec["options"] = export_options()
         network.to("cpu").eval()
-        clf = Classifier(featurizer, network, net_spec, model_name=cfg.model, config=config, metrics=metrics, task=task)
+        clf = Classifier(featurizer, linear if linear is not None else network, net_spec, model_name=cfg.model,
+                         config=config, metrics=metrics, task=task)
         if out is not None and main:
             clf.save(out / "model")
         acc.wait_for_everyone()
