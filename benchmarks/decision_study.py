@@ -54,23 +54,30 @@ def capture(name: str, seed: int, cache: Path) -> dict[str, Any]:
     import mltc.training.linear as lin
     data = load(name)
     got: dict[str, Any] = {}
-    real_cv, real_choose = lin.cv_thresholds, lin.choose_decision
+    real_cv, real_choose = lin.CVThresholdFit, lin.choose_decision
+    got["oof"] = []
 
-    def cv_spy(oof, Y, freq, L, **kw):
-        got.update(oof=oof, Y=sp.csr_matrix(Y), freq=np.asarray(freq, np.float64))
-        return real_cv(oof, Y, freq, L, **kw)
+    class cv_spy(real_cv):  # type: ignore[valid-type,misc]  # keeps each block of out-of-fold scores
+        def __init__(self, Y, num_labels, *args, **kw):
+            got.update(Y=sp.csr_matrix(Y))
+            super().__init__(Y, num_labels, *args, **kw)
+
+        def add(self, block):
+            got["oof"].append(tuple(np.array(a, copy=True) for a in block))
+            super().add(block)
 
     def choose_spy(name_, val_scores, Y_val, cv, joint, options, seed=0):
         got.update(val=np.asarray(val_scores, np.float32), Y_val=np.asarray(Y_val, bool))
         return real_choose(name_, val_scores, Y_val, cv, joint, options, seed=seed)
 
-    lin.cv_thresholds, lin.choose_decision = cv_spy, choose_spy
+    lin.CVThresholdFit, lin.choose_decision = cv_spy, choose_spy
     try:
         t = time.time()
         clf = mltc.train(data.train, data.validation, mltc.TrainConfig(seed=seed), progress=False)
         got["seconds"] = time.time() - t
     finally:
-        lin.cv_thresholds, lin.choose_decision = real_cv, real_choose
+        lin.CVThresholdFit, lin.choose_decision = real_cv, real_choose
+    got["freq"] = np.asarray(clf.label_space.class_freq_, np.float64)
     got["test"] = np.asarray(clf.scores([e.text for e in data.test]), np.float32)
     got["Y_test"] = np.asarray(clf.label_space.encode(e.labels for e in data.test).Y, bool)
     Y = got["Y"]

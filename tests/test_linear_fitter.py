@@ -198,3 +198,17 @@ def test_solver_options_are_checked_before_work(toy, options, match):
     tr, va = toy
     with pytest.raises(ValueError, match=match):
         train(tr, va, TrainConfig(solver_options=options), progress=False)
+
+
+def test_blocks_of_labels_give_the_model_and_thresholds_of_one_block():
+    """Thresholds are built block by block as labels are fitted (one block of out-of-fold scores held at a
+    time); the micro counts carried between blocks make the result that of one block of all labels."""
+    train_ex = _long_tail_corpus(400, 60, 5)
+    val_ex = _long_tail_corpus(80, 60, 6)
+    one = train(train_ex, val_ex, TrainConfig(decision="cv", solver_options={"backend": "sklearn"}, threads=1),
+                progress=False)
+    many = train(train_ex, val_ex, TrainConfig(decision="cv", solver_options={"backend": "sklearn", "block_size": 7},
+                                               threads=1), progress=False)
+    assert many.metrics["solver"]["blocks"] > 1 and one.metrics["solver"]["blocks"] == 1
+    np.testing.assert_array_equal(many.decision.thresholds_, one.decision.thresholds_)
+    np.testing.assert_array_equal(many.linear_weights.W, one.linear_weights.W)

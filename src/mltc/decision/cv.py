@@ -98,10 +98,69 @@ def _best_cut(s: np.ndarray, y: np.ndarray, objective: str, acc: dict[str, float
     return th, int(tp[best]), int(fp[best]), int(fn[best])
 
 
+class CVThresholdFit:
+    """Cross-validated per-label thresholds built block by block, as the labels are fitted.
+
+    Blocks come in the order they are to be processed (most frequent labels first for the
+    ``micro+macro`` objective, whose running micro counts carry from block to block), and only
+    the cut each fold gives each label is kept: the fitter holds one block's out-of-fold
+    scores at a time (texts x block), never texts x labels.
+
+    >>> fit = CVThresholdFit(Y, num_labels)
+    >>> for block in blocks: fit.add(block)   # (label ids, logits, fold of each text[, fold / final intercepts])
+    >>> decision = fit.result()
+    """
+
+    def __init__(self, Y: sp.spmatrix, num_labels: int, objective: str = "micro+macro", fbr: float = 0.1) -> None:
+        if objective not in OBJECTIVES:
+            raise ValueError(f"cv objective must be one of {OBJECTIVES}, got {objective!r}")
+        self.Yc = sp.csc_matrix(Y)
+        self.objective, self.fbr = objective, fbr
+        self.th = np.zeros(num_labels)
+        self.acc = {"tp": 0.0, "fp": 0.0, "fn": 0.0, "labels": 0}
+        self.folds = 0
+
+    def add(self, block: Sequence[Any]) -> None:
+        """One block: label ids (k,), out-of-fold logits (n, k), fold of each text (n,), and optionally
+        fold intercepts (folds, k) and the final model's intercepts (k,) (see :func:`cv_thresholds`)."""
+        cols, scores, fold_of = block[:3]
+        fold_bias, final_bias = (block[3], block[4]) if len(block) > 3 else (None, None)
+        self.folds = folds = int(fold_of.max()) + 1
+        masks = [fold_of == k for k in range(folds)]
+        acc = self.acc
+        for c, j in enumerate(cols):
+            y = np.asarray(self.Yc[:, j].toarray()).ravel() > 0
+            acc["labels"] += 1
+            cuts, sums = [], np.zeros(3)
+            total = int(y.sum())
+            for k, mk in enumerate(masks):
+                yk = y[mk]
+                t, tp, fp, fn = _best_cut(scores[mk, c].astype(np.float64), yk, self.objective, acc, self.fbr)
+                sums += (tp, fp, fn)
+                if total - int(yk.sum()) > 0:  # a fold model that never saw the label says nothing of its scale
+                    cuts.append(t if fold_bias is None else t - float(fold_bias[k, c]))
+            acc["tp"] += sums[0]
+            acc["fp"] += sums[1]
+            acc["fn"] += sums[2]
+            shift = 0.0 if final_bias is None else float(final_bias[c])
+            self.th[j] = shift + float(np.mean(cuts)) if cuts else np.inf
+
+    def result(self, activation: str = "sigmoid") -> CVPerLabelThreshold:
+        """The thresholds on the score scale (``sigmoid`` of the logit cut, or the margin itself)."""
+        th = self.th.copy()
+        never = ~np.isfinite(th)
+        if activation == "sigmoid":
+            th = 1.0 / (1.0 + np.exp(-np.clip(th, -80, 80)))
+            th[never] = 1.0  # sigmoid scores never exceed 1: the label is never predicted
+        else:
+            th[never] = np.finfo(np.float64).max
+        return CVPerLabelThreshold(th, self.objective, self.folds)
+
+
 def cv_thresholds(oof: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], Y: sp.csr_matrix, class_freq: np.ndarray,
                   num_labels: int, objective: str = "micro+macro", fbr: float = 0.1,
                   activation: str = "sigmoid") -> CVPerLabelThreshold:
-    """Per-label thresholds from out-of-fold logits.
+    """Per-label thresholds from out-of-fold logits (all blocks at once; :class:`CVThresholdFit` takes them one by one).
 
     Parameters
     ----------
@@ -116,37 +175,7 @@ def cv_thresholds(oof: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]], Y: s
     activation : {'sigmoid', 'identity'}
         The thresholds are returned on the score scale (``sigmoid`` of the logit cut).
     """
-    if objective not in OBJECTIVES:
-        raise ValueError(f"cv objective must be one of {OBJECTIVES}, got {objective!r}")
-    Yc = sp.csc_matrix(Y)
-    th = np.zeros(num_labels)
-    acc = {"tp": 0.0, "fp": 0.0, "fn": 0.0, "labels": 0}
-    folds = 0
+    fit = CVThresholdFit(Y, num_labels, objective, fbr)
     for block in oof:
-        cols, scores, fold_of = block[:3]
-        fold_bias, final_bias = (block[3], block[4]) if len(block) > 3 else (None, None)
-        folds = int(fold_of.max()) + 1
-        masks = [fold_of == k for k in range(folds)]
-        for c, j in enumerate(cols):
-            y = np.asarray(Yc[:, j].toarray()).ravel() > 0
-            acc["labels"] += 1
-            cuts, sums = [], np.zeros(3)
-            total = int(y.sum())
-            for k, mk in enumerate(masks):
-                yk = y[mk]
-                t, tp, fp, fn = _best_cut(scores[mk, c].astype(np.float64), yk, objective, acc, fbr)
-                sums += (tp, fp, fn)
-                if total - int(yk.sum()) > 0:  # a fold model that never saw the label says nothing of its scale
-                    cuts.append(t if fold_bias is None else t - float(fold_bias[k, c]))
-            acc["tp"] += sums[0]
-            acc["fp"] += sums[1]
-            acc["fn"] += sums[2]
-            shift = 0.0 if final_bias is None else float(final_bias[c])
-            th[j] = shift + float(np.mean(cuts)) if cuts else np.inf
-    never = ~np.isfinite(th)
-    if activation == "sigmoid":
-        th = 1.0 / (1.0 + np.exp(-np.clip(th, -80, 80)))
-        th[never] = 1.0  # sigmoid scores never exceed 1: the label is never predicted
-    else:
-        th[never] = np.finfo(np.float64).max
-    return CVPerLabelThreshold(th, objective, folds)
+        fit.add(block)
+    return fit.result(activation)

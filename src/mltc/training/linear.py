@@ -12,7 +12,8 @@ WSDM 2017, prune the same way).
 
 Thresholds: the out-of-fold scores of a k-fold cross-validation on the training texts give
 one threshold per label (:mod:`mltc.decision.cv`, Fan & Lin 2007; the micro+macro objective
-of Lin et al., CIKM 2023), computed block by block as the labels are fitted. The final
+of Lin et al., CIKM 2023), computed block by block as the labels are fitted
+(:class:`~mltc.decision.cv.CVThresholdFit`), so one block's out-of-fold scores are held at a time. The final
 decision is chosen on validation among one global threshold, per-label thresholds fitted on
 validation and the cross-validated ones (``decision='auto'``).
 """
@@ -32,7 +33,7 @@ from ..classifier import Classifier
 from ..data.examples import Example
 from ..data.labels import LabelSpace
 from ..decision.choose import choose_decision
-from ..decision.cv import cv_thresholds
+from ..decision.cv import CVThresholdFit
 from ..io import summarize_names
 from ..metrics import micro_macro
 from ..models.featurizers import TfidfFeaturizer
@@ -106,9 +107,11 @@ class LinearFitter:
         bs = _block_size(n, d, L, solver.block_size, loss.joint)
         order = np.argsort(-space.class_freq_, kind="stable")  # frequent labels first (micro+macro CV needs it)
         blocks = [order[s:s + bs] for s in range(0, L, bs)]
-        W_parts: list[sp.csc_matrix] = []
+        # the non-zero weights of every block as (feature, label, value) triplets, in final label ids
+        W_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         bias = np.zeros(L, np.float32)
-        oof: list[Any] = []
+        # thresholds from each block's out-of-fold scores as it is fitted: one block of scores held at a time
+        cv_fit = CVThresholdFit(Y, L, cfg.cv_objective) if need_cv else None
         inv_c = 1.0 / C
         bar = tqdm(total=L * (1 + (folds if need_cv else 0)), desc="fitting labels", unit="label", leave=False,
                    disable=(not self.progress) if self.progress is not None else None)
@@ -173,19 +176,23 @@ class LinearFitter:
                     scores[va] = X[va] @ Wk + bk
                     fold_bias[k] = bk
                     bar.update(len(cols_np))
-                oof.append((cols_np, scores, fold_of, fold_bias, bnp.copy()))
+                assert cv_fit is not None
+                cv_fit.add((cols_np, scores, fold_of, fold_bias, bnp))
+                del scores
             if solver.prune > 0:
                 Wnp = np.where(np.abs(Wnp) >= solver.prune, Wnp, 0.0)
-            W_parts.append(sp.csc_matrix(Wnp))
+            r, c = np.nonzero(Wnp)
+            W_parts.append((r.astype(np.int32), cols_np[c].astype(np.int32), Wnp[r, c]))
+            del Wnp
             bias[cols_np] = bnp
             log.info("labels %d-%d of %d fitted (block %d/%d, %d iterations)", b * bs + 1, b * bs + len(cols_np), L,
                      b + 1, len(blocks), iters)
         bar.close()
-        # assemble W (d x L) in label order
-        Wall = sp.hstack(W_parts).tocsc()
-        perm = np.empty(L, np.int64)
-        perm[np.concatenate(blocks)] = np.arange(L)
-        Wall = Wall[:, perm]
+        # one CSR (features x labels) built once from the triplets: no stacked or permuted copies
+        rows_, cols_, vals_ = (np.concatenate([p[i] for p in W_parts]) for i in range(3))
+        W_parts.clear()
+        Wall = sp.csr_matrix((vals_, (rows_, cols_)), shape=(d, L), dtype=np.float32)
+        del rows_, cols_, vals_
         network, net_spec = _network(Wall, bias, d, L, solver.dense_limit)
         clf = Classifier(featurizer, network, net_spec, space, None, "tfidf-linear", "sigmoid", {}, {})
         # decision
@@ -195,9 +202,7 @@ class LinearFitter:
             log.warning("%s validation label(s) unseen in training are ignored for the decision",
                         summarize_names(val_enc.unseen))
         val_scores = clf.scores(val_texts)
-        cv_dec = None
-        if need_cv:
-            cv_dec = cv_thresholds(oof, Y, space.class_freq_, L, objective=cfg.cv_objective)
+        cv_dec = cv_fit.result() if cv_fit is not None else None
         decision, candidates = choose_decision(decision_name, val_scores, val_enc.Y, cv_dec, loss.joint,
                                                cfg.decision_options, seed=cfg.seed)
         clf.decision = decision
@@ -219,8 +224,8 @@ class LinearFitter:
         return clf
 
 
-def _network(W: sp.csc_matrix, bias: np.ndarray, d: int, L: int, dense_limit: int) -> tuple[LinearWeights, dict[str, Any]]:
+def _network(W: sp.csr_matrix, bias: np.ndarray, d: int, L: int, dense_limit: int) -> tuple[LinearWeights, dict[str, Any]]:
     """Dense weights (saved as ``SparseLinear``) when they are dense enough, else CSR (``SparseWeightLinear``)."""
     density = W.nnz / max(1, d * L)
-    weights = LinearWeights(W.toarray() if density > 0.25 or d * L <= dense_limit else W.tocsr(), bias)
+    weights = LinearWeights(W.toarray() if density > 0.25 or d * L <= dense_limit else W, bias)
     return weights, weights.spec
