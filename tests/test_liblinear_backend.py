@@ -166,3 +166,16 @@ def test_every_registry_spelling_of_the_squared_hinge_is_the_squared_hinge():
     from mltc.training.linear_parts import is_hinge
     assert all(is_hinge(n) for n in ("sq-hinge", "SQ_HINGE", "sqhinge", "squared-hinge", "l2svm", "l2-svm"))
     assert not any(is_hinge(n) for n in ("bce", "db", "hinge-like", ""))
+
+
+def test_warm_start_asked_of_scikit_learn_says_it_has_no_effect(caplog):
+    rows = [Example("wheat grain exports", ["grain"]), Example("oil crude prices", ["crude"]),
+            Example("grain and oil", ["grain", "crude"])] * 4
+    with caplog.at_level("WARNING", logger="mltc"):
+        LinearFitter(TrainConfig(model="tfidf-linear", cv_folds=2,
+                                 solver_options={"backend": "sklearn", "warm_start": True})).fit(rows, rows)
+    assert any("warm_start has no effect" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="mltc"):
+        LinearFitter(TrainConfig(model="tfidf-linear", cv_folds=2, solver_options={"backend": "sklearn"})).fit(rows, rows)
+    assert not any("warm_start" in r.getMessage() for r in caplog.records)  # the default says nothing

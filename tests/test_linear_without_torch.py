@@ -117,11 +117,40 @@ def test_damaged_sparse_weights_are_named(tmp_path, toy):
 
 def test_lazy_registry_entries_import_on_first_use():
     reg = Registry("thing")
-    reg.register("dec", Lazy("json:JSONDecoder"), help="a decoder", kind="x")
-    assert reg.meta("dec", "kind") == "x" and "dec" in reg  # metadata without importing
+    reg.register("missing", Lazy("mltc_no_such_module:Thing"), help="never importable", kind="y")
+    # names, help and metadata are read without importing
+    assert reg.meta("missing", "kind") == "y" and "missing" in reg and reg.entry("missing", resolve=False).help
+    with pytest.raises(ModuleNotFoundError):
+        reg["missing"]
+    reg.register("dec", Lazy("json:JSONDecoder"))
     assert reg["dec"] is json.JSONDecoder and reg.entry("dec").obj is json.JSONDecoder
+    lazy = Lazy("json:JSONEncoder")  # stands in for the object: its attributes, and calling it
+    assert lazy.__name__ == "JSONEncoder" and lazy.name == "JSONEncoder" and isinstance(lazy(), json.JSONEncoder)
     with pytest.raises(ValueError, match="module:attribute"):
         Lazy("no-colon")
     from mltc.losses import LOSSES
     from mltc.losses.modules import BalancedLoss
-    assert LOSSES["db"] is BalancedLoss
+    from mltc.models.registry import MODELS
+    from mltc.models.networks import TextCNN
+    from mltc.training import FITTERS, LinearFitter, Trainer
+    assert LOSSES["db"] is BalancedLoss and FITTERS["linear"] is LinearFitter and FITTERS["neural"] is Trainer
+    assert MODELS["textcnn"].network_class is TextCNN and MODELS["textcnn"].network.__name__ == "TextCNN"
+
+
+def test_a_linear_network_over_other_features_stays_torch(tmp_path, toy):
+    """Only TF-IDF rows (sparse matrices) are scored by the numpy weights; a plain linear network over a
+    featurizer that gives token ids trains, saves and reloads as a torch network."""
+    from mltc.models.featurizers import HashedNgramFeaturizer
+    from mltc.models.registry import MODELS, ModelSpec
+    from mltc.models.networks import SparseLinear
+    MODELS.register("hashed-linear-test", ModelSpec(HashedNgramFeaturizer, SparseLinear, {}, {"hidden_size": 0},
+                                                    {"optimizer": "adamw", "lr": 1e-2, "epochs": 2}))
+    try:
+        tr, va = toy
+        clf = mltc.train(tr, va, mltc.TrainConfig(model="hashed-linear-test"), out_dir=tmp_path / "r", progress=False)
+        assert clf.linear_weights is None and clf.network_spec["class"] == "SparseLinear"
+        again = mltc.load(tmp_path / "r")
+        assert again.linear_weights is None
+        np.testing.assert_array_equal(again.scores([e.text for e in va]), clf.scores([e.text for e in va]))
+    finally:
+        MODELS.unregister("hashed-linear-test")

@@ -92,6 +92,11 @@ class Classifier:
     ----------
     featurizer : Featurizer
     network : nn.Module
+        The torch network; for a plain linear model over TF-IDF, a module built (once) from
+        ``linear_weights``, which is what scores, saves and reloads it (moving or editing this
+        module changes neither).
+    linear_weights : LinearWeights or None
+        A plain linear model's weights in numpy/scipy (no torch), else None.
     task : Task
     label_space, decision, activation
         The multi-label task's label space, fitted decision and score activation
@@ -279,7 +284,7 @@ class Classifier:
         feat_path = folder / "featurizer.json"
         featurizer = featurizer_from_dict(read_model_json(feat_path), folder, feat_path)
         check_featurizer_fits(featurizer, spec, feat_path, meta_path)
-        network = load_network(spec, folder, meta_path)
+        network = load_network(spec, folder, meta_path, tfidf_input=featurizer.kind == "tfidf")
         return cls(featurizer, network, spec, model_name=meta["model"], config=config, metrics=metrics, task=task)
 
 

@@ -100,12 +100,14 @@ def run_compare(data: DatasetSplits, rows: Sequence[str] = DEFAULT_ROWS, base: T
         clf = train(data.train, data.validation, cfg, out_dir=(out / "models" / row) if (out and save_models) else None,
                     labels=data.labels, progress=progress)
         seconds = time.time() - t0
-        if eval_device and row not in SVM_ROWS:
+        on_device = bool(eval_device) and row not in SVM_ROWS and clf.linear_weights is None  # linear: scipy
+        if on_device:
             clf.network.to(eval_device)
         t1 = time.time()
         test = clf.evaluate(data.test, count_bounds=count_bounds)
         eval_seconds = time.time() - t1
-        clf.network.to("cpu")
+        if on_device:
+            clf.network.to("cpu")
         test.pop("per_label_scores", None)
         speed = {**_speed(clf, len(data.train), len(data.test), eval_seconds), "peak_gpu_mb": _cuda_peak_mb()}
         results.append({"name": row, "seconds": round(seconds, 2), "config": cfg.to_dict(),

@@ -47,6 +47,14 @@ class Lazy:
             raise ValueError(f"a lazy registry object is 'module:attribute', got {target!r}")
         self.target = target
 
+    def __getattr__(self, attr: str) -> Any:  # ``spec.network.__name__`` and the like: the object's own
+        if attr.startswith("_") and attr not in ("__name__", "__qualname__", "__module__", "__doc__"):
+            raise AttributeError(attr)
+        return getattr(self.resolve(), attr)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:  # a lazy class or factory builds as the real one
+        return self.resolve()(*args, **kwargs)
+
     @property
     def name(self) -> str:
         """The attribute's name (a class name, for registries keyed by class name)."""
@@ -151,17 +159,18 @@ class Registry(Mapping[str, Any]):
             raise ValueError(f"unknown {self.family} {name!r}; choose one of {', '.join(self._entries)}")
         return key
 
-    def entry(self, name: str) -> Entry:
-        """The entry of ``name``, its object imported if it was registered :class:`Lazy`."""
+    def entry(self, name: str, resolve: bool = True) -> Entry:
+        """The entry of ``name``, its object imported if it was registered :class:`Lazy` (unless not
+        ``resolve``: names, help and metadata need no import)."""
         key = self.canonical(name)
         entry = self._entries[key]
-        if isinstance(entry.obj, Lazy):
+        if resolve and isinstance(entry.obj, Lazy):
             entry = self._entries[key] = dataclasses.replace(entry, obj=entry.obj.resolve())
         return entry
 
     def meta(self, name: str, key: str, default: Any = None) -> Any:
         """One metadata value of an entry."""
-        return self.entry(name).meta.get(key, default)
+        return self.entry(name, resolve=False).meta.get(key, default)
 
     def __getitem__(self, name: str) -> Any:
         key = self.find(name)

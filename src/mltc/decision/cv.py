@@ -39,7 +39,8 @@ OBJECTIVES = ("micro+macro", "f1")
 class CVPerLabelThreshold(Decision):
     """Per-label thresholds (on scores) fitted on out-of-fold training scores.
 
-    Built by :func:`cv_thresholds`; ``fit`` on validation scores is not defined for it.
+    Built by :class:`CVThresholdFit` (or :func:`cv_thresholds`); ``fit`` on validation scores is not
+    defined for it.
     """
 
     kind = "cv-per-label"
@@ -53,7 +54,7 @@ class CVPerLabelThreshold(Decision):
 
     def fit(self, scores: np.ndarray, Y: np.ndarray) -> "CVPerLabelThreshold":
         if self.thresholds_ is None:
-            raise RuntimeError("cross-validated thresholds come from the training folds (mltc.decision.cv.cv_thresholds)")
+            raise RuntimeError("cross-validated thresholds come from the training folds (mltc.decision.cv.CVThresholdFit)")
         return self
 
     def predict(self, scores: np.ndarray) -> np.ndarray:

@@ -31,7 +31,7 @@ def loss_config(name: str, preset: str = "reuters", **overrides: Any) -> dict[st
     ``preset`` names the loss-constants preset (:data:`~mltc.losses.LOSS_CONSTANTS`:
     ``loss_weight`` per loss, the DB ``mu``), not a loss.
     """
-    entry = LOSSES.entry(name)
+    entry = LOSSES.entry(name, resolve=False)
     name = entry.name
     if entry.obj is None:
         raise ValueError(f"loss {name!r} is a loss of the {' and '.join(entry.get('fitters'))} fitter only; "

@@ -131,7 +131,7 @@ class _DisplayNames(Mapping[str, str]):
     def __getitem__(self, name: str) -> str:
         if name not in LOSSES:
             raise KeyError(name)
-        entry = LOSSES.entry(name)
+        entry = LOSSES.entry(name, resolve=False)
         return entry.get("display") or entry.name.upper()
 
     def __iter__(self) -> Iterator[str]:

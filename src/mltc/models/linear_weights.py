@@ -90,7 +90,9 @@ class LinearWeights:
         """Tensor names -> (shape, is floating) that ``spec`` needs (as the torch network's state dict)."""
         d, L = int(spec["input_size"]), int(spec["num_labels"])
         if spec["class"] == "SparseWeightLinear":
-            nnz = int((spec.get("options") or {}).get("nnz", 0))
+            nnz = (spec.get("options") or {}).get("nnz", 0)
+            if isinstance(nnz, bool) or not isinstance(nnz, int) or nnz < 0:
+                raise ValueError(f"options.nnz must be a count of non-zero weights, got {nnz!r}")
             return {"indptr": ((d + 1,), False), "indices": ((nnz,), False), "data": ((nnz,), True), "bias": ((L,), True)}
         return {"embedding.weight": ((d, L), True), "bias": ((L,), True)}
 

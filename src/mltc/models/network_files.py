@@ -23,18 +23,22 @@ def build_network(spec: dict[str, Any]) -> nn.Module:
     return cls(spec["input_size"], spec["num_labels"], **spec.get("options", {}))
 
 
-def load_network(spec: dict[str, Any], folder: Path, meta_path: Path) -> nn.Module | LinearWeights:
+def load_network(spec: dict[str, Any], folder: Path, meta_path: Path,
+                 tfidf_input: bool = False) -> nn.Module | LinearWeights:
     """Build the network ``mltc.json`` describes and load ``model.safetensors`` into it.
 
     The description is first built on the ``meta`` device (no memory) and compared with
     the weights file's header, so a damaged or inconsistent folder fails with one
     :class:`~mltc.modelcheck.ModelFormatError` before anything large is allocated. A plain
-    linear model loads as :class:`~mltc.models.linear_weights.LinearWeights` (no torch).
+    linear model over TF-IDF rows (``tfidf_input``: its featurizer gives sparse matrices) loads as
+    :class:`~mltc.models.linear_weights.LinearWeights` (no torch).
     """
     weights = folder / "model.safetensors"
     header = safetensors_shapes(weights)
-    if is_linear_spec(spec):
-        check_weights_match(LinearWeights.expected(spec), header, weights, meta_path)
+    if tfidf_input and is_linear_spec(spec):
+        with blame(meta_path, "the network it describes cannot be built"):
+            expected = LinearWeights.expected(spec)
+        check_weights_match(expected, header, weights, meta_path)
         from safetensors.numpy import load_file
         with blame(weights, "cannot load the weights"):
             arrays = load_file(str(weights))

@@ -91,11 +91,9 @@ def build_graded_loss(cfg: Any, levels: torch.Tensor, num_aspects: int, num_leve
     name = graded_loss_name(cfg.loss)
     if name == "ce":
         return GradedCrossEntropy(num_aspects, num_levels)
-    options = dict(cfg.loss_options)
-    if cfg.gp_epsilon > 0:  # the gradient penalty differentiates through the loss's backward
-        options["fused"] = False
+    # (the trainer asks for the reference backward, fused=False, when a hook differentiates through the loss)
     inner = make_loss(name, cell_frequencies(levels.numpy(), num_levels), len(levels), cfg.loss_preset,
-                      train_targets=one_hot_levels(levels, num_levels), **options)
+                      train_targets=one_hot_levels(levels, num_levels), **cfg.loss_options)
     return OneHotLevelsLoss(inner, num_levels)
 
 

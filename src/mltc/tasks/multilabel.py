@@ -148,11 +148,11 @@ class MultiLabelTask(Task):
                 output_bias().copy_(prior_logits(space.class_freq_, space.train_num_))
 
     def make_loss(self, cfg: Any, targets: torch.Tensor) -> nn.Module:
-        options = dict(cfg.loss_options)
-        if cfg.gp_epsilon > 0:  # the gradient penalty differentiates through the loss's backward
-            options["fused"] = False
+        """The loss module (the trainer asks for the reference backward, ``fused=False`` in
+        ``loss_options``, when a hook differentiates through it)."""
         space = self.fitted_space
-        return make_loss(cfg.loss, space.class_freq_, space.train_num_, cfg.loss_preset, train_targets=targets, **options)
+        return make_loss(cfg.loss, space.class_freq_, space.train_num_, cfg.loss_preset, train_targets=targets,
+                         **cfg.loss_options)
 
     def rdrop_kl(self, logits1: torch.Tensor, logits2: torch.Tensor) -> torch.Tensor:
         from ..losses import rdrop_kl

@@ -17,24 +17,13 @@ resume, labels)`` with metadata:
 """
 from __future__ import annotations
 
+from ..registry import Lazy
 from .config import LINEAR_DEFAULT_LOSS, TrainConfig
 from .registry import FITTERS, fitter_name
 
 #: what every fitter reads
 _COMMON = ("model", "decision", "decision_options", "featurizer_options", "seed")
 _LOSS = ("loss", "loss_preset", "loss_options")
-
-
-# The factories import their fitter when called: the neural trainer imports torch, which the
-# default (linear) run never needs.
-def _linear(config, progress):
-    from .linear import LinearFitter
-    return LinearFitter(config, progress)
-
-
-def _neural(config, progress, hooks=()):
-    from .trainer import Trainer
-    return Trainer(config, progress, hooks=hooks)
 
 
 def _svm(config, progress):
@@ -47,12 +36,14 @@ def _svm(config, progress):
 
 
 FITTERS.register(
-    "linear", _linear, help="full-batch L-BFGS / LIBLINEAR over TF-IDF with cross-validated thresholds",
+    # the fitter classes are imported when a run uses them (the neural trainer imports torch)
+    "linear", Lazy("mltc.training.linear:LinearFitter"),
+    help="full-batch L-BFGS / LIBLINEAR over TF-IDF with cross-validated thresholds",
     uses=(*_COMMON, *_LOSS, "optimizer", "threads", "solver_options", "cv_folds", "cv_objective"),
     optimizers=("lbfgs",), defaults={"loss": LINEAR_DEFAULT_LOSS, "decision": "auto"},
     how="tfidf-linear without --optimizer, or with lbfgs")
 FITTERS.register(
-    "neural", _neural, help="minibatch epochs for every network (early stopping on validation)",
+    "neural", Lazy("mltc.training.trainer:Trainer"), help="minibatch epochs for every network (early stopping on validation)",
     uses=(*_COMMON, *_LOSS, "network_options", "epochs", "batch_size", "lr", "optimizer", "weight_decay",
           "warmup_ratio", "schedule", "clip_norm", "patience", "min_epochs", "keep_checkpoint", "eval_batch_size", "precision",
           "grad_accum", "device", "rdrop_alpha", "fgm_epsilon", "gp_epsilon", "threads"),

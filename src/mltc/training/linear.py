@@ -41,7 +41,7 @@ from ..models.linear_weights import LinearWeights
 from ..options import validate_train_config
 from .config import LINEAR_DEFAULT_LOSS, TrainConfig, default_decision
 from .liblinear import SvmProblem, default_threads, pick_backend
-from .linear_parts import Design, EntryLoss, _block_size, is_hinge, make_objective, solver_config
+from .linear_parts import HINGE_SOLVER_OPTIONS, Design, EntryLoss, _block_size, is_hinge, make_objective, solver_config
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -76,7 +76,7 @@ class LinearFitter:
             raise ValueError("no validation texts: the decision is chosen on a validation split")
         validate_train_config(cfg)
         solver = solver_config(dict(cfg.solver_options))
-        hinge_only = sorted({"backend", "warm_start"} & set(cfg.solver_options))
+        hinge_only = sorted(set(HINGE_SOLVER_OPTIONS) & set(cfg.solver_options))
         if hinge_only and not is_hinge(cfg.loss or LINEAR_DEFAULT_LOSS):
             raise ValueError(f"solver option(s) {', '.join(hinge_only)} apply to the squared hinge (LIBLINEAR) only, "
                              f"not to loss {cfg.loss!r} (fitted by L-BFGS)")
@@ -150,6 +150,9 @@ class LinearFitter:
         svm_problems: list[SvmProblem] = []  # LIBLINEAR's copy of each design matrix, made once for all labels
         if loss.hinge:
             backend = pick_backend(solver.backend, n, L)
+            if backend == "sklearn" and cfg.solver_options.get("warm_start") and need_cv:
+                log.warning("solver option warm_start has no effect with the sklearn backend (LinearSVC starts every "
+                            "fit from zero); backend liblinear (mltc[fast]) starts each fold from the full model")
             svm_problems = [SvmProblem(Xp, backend, cfg.seed) for Xp in [X] + [X[tr] for _, tr, _ in fold_designs]]
         for b, cols_np in enumerate(blocks):
             W0 = gref = None

@@ -165,13 +165,16 @@ class LinearSolverConfig:
 #: the squared hinge's solvers (:mod:`mltc.training.liblinear`)
 BACKENDS = ("auto", "liblinear", "sklearn")
 
+#: solver options of the squared hinge (LIBLINEAR) only; the others are numbers checked against SOLVER_RANGES
+HINGE_SOLVER_OPTIONS = ("backend", "warm_start")
+
 SOLVER_RANGES = {"C": (0.0, None), "tol": (0.0, 1.0), "max_iter": (1, 100_000), "memory": (1, 100),
                  "block_size": (1, 1_000_000), "prune": (0.0, None), "dense_limit": (0, None)}
 
 
 def solver_config(options: dict[str, Any]) -> LinearSolverConfig:
     """:class:`LinearSolverConfig` from ``solver_options``, every key and range checked."""
-    unknown = sorted(set(options) - set(SOLVER_RANGES) - {"backend", "warm_start"})
+    unknown = sorted(set(options) - set(SOLVER_RANGES) - set(HINGE_SOLVER_OPTIONS))
     if unknown:
         raise ValueError(f"unknown solver option(s) {', '.join(unknown)}; known: {', '.join(SOLVER_RANGES)}, backend, warm_start")
     if options.get("backend", "auto") not in BACKENDS:
@@ -184,7 +187,7 @@ def solver_config(options: dict[str, Any]) -> LinearSolverConfig:
     if not isinstance(options.get("warm_start", True), bool):
         raise ValueError(f"solver option warm_start must be true or false, got {options['warm_start']!r}")
     for key, value in options.items():
-        if key in ("backend", "warm_start"):
+        if key in HINGE_SOLVER_OPTIONS:
             continue
         low, high = SOLVER_RANGES[key]
         integer = isinstance(low, int) and not isinstance(low, float)

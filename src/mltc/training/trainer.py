@@ -33,12 +33,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from tqdm.auto import tqdm
 
 from ..classifier import Classifier, build_network
-from ..models.linear_weights import LinearWeights, is_linear_spec
 from ..io import atomic_write_text, to_json
+from ..models.linear_weights import LinearWeights, is_linear_spec
 from ..models.registry import ENCODER_MODELS, model_spec
 from ..options import validate_train_config
 from ..tasks import MultiLabelTask, Task
@@ -58,15 +59,12 @@ def set_seed(seed: int) -> None:
 
 
 def build_model_parts(spec, cfg: TrainConfig, train_texts: Sequence[str], num_outputs: int,
-                      double_backward: bool | None = None) -> tuple[Any, dict[str, Any]]:
+                      double_backward: bool = False) -> tuple[Any, dict[str, Any]]:
     """Fit the model's featurizer on the training texts and describe its network (class, sizes, options).
 
     The model defaults are merged under the config's options; encoder models get ``encoder``
-    (and eager attention when a hook needs double backward: ``double_backward``, by default
-    when the config asks for the gradient penalty).
+    (and eager attention when a hook needs double backward: ``double_backward``).
     """
-    if double_backward is None:
-        double_backward = cfg.gp_epsilon > 0
     f_opts = {**spec.featurizer_options, **cfg.featurizer_options}
     n_opts = {**spec.network_options, **cfg.network_options}
     if cfg.model in ENCODER_MODELS:
@@ -251,7 +249,8 @@ class Trainer:
             hook.on_fit_end(ctx)
         # a plain linear network is kept as numpy weights (scored with scipy, saved and reloaded without
         # torch): its final decision is fitted on the scores it will give from now on
-        linear = LinearWeights.from_module(network.to("cpu")) if is_linear_spec(net_spec) else None
+        linear = (LinearWeights.from_module(network.to("cpu")) if is_linear_spec(net_spec) and sp.issparse(X_va)
+                  else None)
         final_scores = task.scores(linear.logits(X_va)) if linear is not None else val_scores()
         validation_metrics = task.finish(cfg, final_scores, Y_va)  # fits the final decision
         config = cfg.to_dict()
