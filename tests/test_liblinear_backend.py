@@ -158,6 +158,10 @@ def test_linear_fitter_with_the_official_binding():
     ref = LinearFitter(TrainConfig(model="tfidf-linear", solver_options={"backend": "sklearn"}), progress=False).fit(train, val)
     texts = [e.text for e in val]
     np.testing.assert_allclose(clf.scores(texts), ref.scores(texts), atol=2e-3)
+    # the cross-validated thresholds too (they come from out-of-fold scores of the training matrix)
+    cv = [LinearFitter(TrainConfig(model="tfidf-linear", decision="cv", solver_options={"backend": b}),
+                       progress=False).fit(train, val) for b in ("liblinear", "sklearn")]
+    np.testing.assert_allclose(cv[0].decision.thresholds_, cv[1].decision.thresholds_, atol=0.02)
 
 
 def test_every_registry_spelling_of_the_squared_hinge_is_the_squared_hinge():
@@ -179,3 +183,26 @@ def test_warm_start_asked_of_scikit_learn_says_it_has_no_effect(caplog):
     with caplog.at_level("WARNING", logger="mltc"):
         LinearFitter(TrainConfig(model="tfidf-linear", cv_folds=2, solver_options={"backend": "sklearn"})).fit(rows, rows)
     assert not any("warm_start" in r.getMessage() for r in caplog.records)  # the default says nothing
+
+
+@pytest.mark.parametrize("backend", ["sklearn", "liblinear"])
+def test_the_callers_matrix_is_left_as_it_was(backend):
+    """The official binding sorts the indices of the matrix it converts, in place; a float32 TF-IDF matrix
+    with unsorted indices (what scikit-learn's TfidfVectorizer gives) shares its index arrays with its
+    float64 view, so converting it once permuted the caller's indices under unchanged values (the linear
+    fitter then scored its out-of-fold texts with that matrix: thresholds of noise)."""
+    if backend == "liblinear" and LL.official_liblinear() is None:
+        pytest.skip("the official LIBLINEAR binding (mltc[fast]) is not installed")
+    X, Y = _problem(3)
+    X = sp.csr_matrix(X, dtype=np.float32)
+    for i in range(X.shape[0]):  # the same matrix, its column indices stored in reverse order in every row
+        row = slice(X.indptr[i], X.indptr[i + 1])
+        X.indices[row], X.data[row] = X.indices[row][::-1].copy(), X.data[row][::-1].copy()
+    X.has_sorted_indices = False
+    before = (X.indices.copy(), X.data.copy(), X.toarray())
+    W, b = LL.SvmProblem(X, backend).fit(Y, 1.0, 1e-4)
+    np.testing.assert_array_equal(X.indices, before[0])
+    np.testing.assert_array_equal(X.data, before[1])
+    np.testing.assert_array_equal(X.toarray(), before[2])
+    ref_W, ref_b = LL.SvmProblem(sp.csr_matrix(before[2]), "sklearn").fit(Y, 1.0, 1e-4)
+    np.testing.assert_allclose(W, ref_W, atol=5e-3)

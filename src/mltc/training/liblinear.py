@@ -90,7 +90,11 @@ class SvmProblem:
     def __init__(self, X: sp.spmatrix, backend: str = "sklearn", seed: int = 0) -> None:
         if backend not in ("liblinear", "sklearn"):
             raise ValueError(f"backend must be liblinear or sklearn, got {backend!r}")
-        Xd = sp.csr_matrix(X, dtype=np.float64)
+        # a private copy with sorted indices: the official binding sorts the indices of the matrix it is given
+        # in place, and csr_matrix(X, dtype=...) shares X's index arrays, which left the caller's X with its
+        # indices permuted under unchanged values (its out-of-fold scores were garbage)
+        Xd = sp.csr_matrix(X, dtype=np.float64, copy=True)
+        Xd.sort_indices()
         self.n, self.d = Xd.shape
         self.seed = int(seed)
         util = official_liblinear() if backend == "liblinear" else None
