@@ -252,7 +252,8 @@ def table(result: dict) -> str:
         lines.append(f"| {r['name']} | {fmt(m.get('total', {}).get('micro_f1'))} | {fmt(m.get('total', {}).get('macro_f1'))} | "
                      f"{fmt(m.get('groups', {}).get('tail', {}).get('macro_f1'))} | {fmt(m.get('ranking', {}).get('P@1'))} | "
                      f"{fmt(m.get('labels_per_text'))} | {fmt(t, '.1f')} | {fmt(ratio, '.2f')} | {fmt(cpu, '.1f')} | "
-                     f"{fmt(r.get('peak_rss_mb'), '.0f')} | {r['status']} |")
+                     f"{fmt(r.get('peak_rss_mb'), '.0f')} | {r['status']}"
+                     + (f" (row kept from the run started {r['kept_from_run']})" if r.get("kept_from_run") else "") + " |")
     lines.append(f"| (gold) | | | | | {g['gold_labels_per_text']:.2f} | | | | | |")
     for d in result.get("deltas", []):
         lines.append("")
@@ -358,6 +359,19 @@ def child_env(args) -> dict:
     return env
 
 
+def keep_rows(result: dict, previous_file: Path) -> None:
+    """Add the rows of ``previous_file`` that this run did not make (``--only ... --keep-rows``), each marked
+    ``kept_from_run`` with the start time of the run that measured it, and recompute the deltas."""
+    if not previous_file.exists():
+        return
+    previous = json.loads(previous_file.read_text())
+    ran = {r["name"] for r in result["contenders"]}
+    for row in previous.get("contenders", []):
+        if row["name"] not in ran:
+            result["contenders"].append({**row, "kept_from_run": row.get("kept_from_run") or previous.get("started")})
+    result["deltas"] = deltas(result["contenders"])
+
+
 def default_mltc_command(python: str) -> list[str]:
     exe = Path(python).parent / "mltc"
     return [str(exe)] if exe.exists() else [python, "-m", "mltc.cli.main"]
@@ -422,6 +436,9 @@ def main() -> None:
                    help="An extra mltc row: flags added to 'mltc train' (repeatable), e.g. \"mlp=--model tfidf-mlp\".")
     p.add_argument("--peers", nargs="*", default=PEERS, choices=PEERS, help="Peer rows to run (default: all).")
     p.add_argument("--only", nargs="*", help="Run only these rows (names as printed, e.g. mltc svm).")
+    p.add_argument("--keep-rows", action="store_true",
+                   help="With --only: keep the other rows of the data set's existing results file, each marked with "
+                        "the run it comes from (their times were measured in that run, not this one).")
     p.add_argument("--timeout", type=float, default=1800, help="Seconds per command before it is recorded as timed out.")
     p.add_argument("--synthetic-scale", choices=["full", "small"], default="full",
                    help="synthetic: full (100k texts, 10k labels) or small (10k texts, 1k labels).")
@@ -440,6 +457,8 @@ def main() -> None:
     results.mkdir(parents=True, exist_ok=True)
     for name in args.datasets:
         result = run_dataset(name, args, mltc_cmd)
+        if args.keep_rows:
+            keep_rows(result, results / f"{result['dataset']}.json")
         (results / f"{result['dataset']}.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
         print("\n" + table(result) + "\n", flush=True)
     print(f"summary: {write_summary(results)}")
