@@ -11,7 +11,6 @@ agree (same optimum). One thread, so the ratios do not depend on how busy the ot
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ def main() -> None:
     args = p.parse_args()
 
     import synthetic
+    from mltc.data import read_file
     from mltc.data.labels import LabelSpace
     from mltc.models.featurizers import TfidfFeaturizer
     from mltc.training.liblinear import SvmProblem
@@ -39,10 +39,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         paths = synthetic.write_splits(Path(tmp), args.scale)
-        rows = [json.loads(line) for line in open(paths["train"], encoding="utf-8")]
-    X = TfidfFeaturizer(**LINEAR_TFIDF).fit_encode([r["text"] for r in rows])
-    space = LabelSpace().fit(r["labels"] for r in rows)
-    Y = sp.csc_matrix(space.encode(r["labels"] for r in rows).Y.astype(np.float32))
+        rows = read_file(paths["train"])  # mltc's own reader, as the CLI reads the file
+    X = TfidfFeaturizer(**LINEAR_TFIDF).fit_encode([r.text for r in rows])
+    space = LabelSpace().fit(r.labels for r in rows)
+    Y = sp.csc_matrix(space.encode(r.labels for r in rows).Y.astype(np.float32))
     freq = np.asarray(Y.sum(0)).ravel()
     pick = np.argsort(-freq, kind="stable")[np.linspace(0, Y.shape[1] - 1, args.labels).astype(int)]
     Yp = Y[:, pick].toarray()

@@ -46,11 +46,13 @@ def peers_table() -> str:
                 continue
             m = c["metrics"]
             tail = m["groups"].get("tail", {}).get("macro_f1") if m.get("groups") else None
-            ratio = f"{c['wall_seconds'] / svm_s:.2f}" if svm_s else ""
+            # † a time measured in another run of the script (peers.py --keep-rows), so the ratio spans two runs
+            kept = "†" if c.get("kept_from_run") or rows.get("svm", {}).get("kept_from_run") else ""
+            ratio = f"{c['wall_seconds'] / svm_s:.2f}{kept}" if svm_s else ""
             lines.append(f"| {label} | {'**mltc**' if row == 'mltc' else row} | {m['total']['micro_f1']:.2f} | "
                          f"{m['total']['macro_f1']:.2f} | {'' if tail is None else f'{tail:.2f}'} | "
                          f"{m['ranking']['P@1']:.2f} | {m['labels_per_text']:.2f} ({run['gold']['gold_labels_per_text']:.2f}) | "
-                         f"{c['wall_seconds']:.1f} | {ratio} |")
+                         f"{c['wall_seconds']:.1f}{'†' if c.get('kept_from_run') else ''} | {ratio} |")
     return "\n".join(lines)
 
 

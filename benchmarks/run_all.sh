@@ -31,5 +31,6 @@ $PY benchmarks/robustness_model_folder.py
 $PY benchmarks/bench_svm_backends.py --scale small --labels 24
 # the full-size synthetic corpus (100k texts, 10k labels) takes about 1.7 hours on 2 cores, so it is run on its own:
 #   $PY benchmarks/peers.py synthetic --only mltc svm --timeout 6000
+# (or re-run one row and keep the others, marked with their run: --only mltc --keep-rows)
 $PY benchmarks/readme_tables.py
 # not rerun here (10+ minutes of CPU fine-tuning): $PY benchmarks/bench_minilm.py

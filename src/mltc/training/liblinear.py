@@ -20,10 +20,10 @@ scikit-learn's ``LinearSVC`` do), to the tolerance ``tol``. Two backends solve i
   starts from the model fitted on all the training texts (per-label times of both backends on
   the synthetic corpus: ``benchmarks/bench_svm_backends.py``, ``benchmarks/results/svm_backends.md``).
 - ``auto`` (default): ``liblinear`` when the binding is installed and the problem has at least
-  :data:`AUTO_LIBLINEAR_ENTRIES` text x label entries, else ``sklearn``. Below that size
-  scikit-learn measured as fast (10,000 texts x 1,000 labels) or faster end to end (Reuters: the
-  binding's format conversion costs more than it saves), and every published result of the
-  default on the benchmark data sets was made there.
+  :data:`AUTO_LIBLINEAR_ENTRIES` text x label entries, else ``sklearn``: every published result of
+  the default on the real benchmark data sets was made with scikit-learn (on Reuters the binding's
+  one-off format conversion cost more than it saved; per label, on the 10,000-text synthetic
+  corpus, the binding is 1.1-1.3x faster).
 
 The two backends reach the same optimum within the tolerance; the decisions fitted on their
 scores can still differ (a threshold search turns small score changes into different cuts).
