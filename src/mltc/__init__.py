@@ -9,8 +9,9 @@ of every command; the neural models, the losses and saved-model loading import i
 """
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .registry import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -29,14 +30,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from .modelcheck import ModelFormatError
     from .training import TrainConfig, Trainer, train
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())

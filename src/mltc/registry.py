@@ -19,7 +19,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
-__all__ = ["Entry", "Lazy", "Registry", "family", "FAMILIES", "normalize_name"]
+__all__ = ["Entry", "Lazy", "Registry", "lazy_exports", "family", "FAMILIES", "normalize_name"]
 
 
 def normalize_name(name: str) -> str:
@@ -32,6 +32,22 @@ def _loose(name: str) -> str:
 
 
 _MISSING = object()
+
+
+def lazy_exports(package: str, names: Mapping[str, str], namespace: dict[str, Any]
+                 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """``__getattr__`` and ``__dir__`` for a package whose ``names`` (name -> submodule) are imported on
+    first use (PEP 562) and then kept in its ``namespace``: ``__getattr__, __dir__ = lazy_exports(__name__,
+    {"Trainer": "trainer"}, globals())``."""
+    def getattr_(name: str) -> Any:
+        if name not in names:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = namespace[name] = getattr(importlib.import_module(f".{names[name]}", package), name)
+        return value
+
+    def dir_() -> list[str]:
+        return sorted([*namespace, *names])
+    return getattr_, dir_
 
 
 class Lazy:

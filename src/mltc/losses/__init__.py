@@ -9,12 +9,12 @@ Every loss is an entry of :data:`LOSSES` (:mod:`mltc.losses.registry`); a new on
 validation and both fitters' loss handling know it. ``preset`` names a loss-constants
 preset of :data:`LOSS_CONSTANTS`.
 """
-import importlib as _importlib
 import warnings as _warnings
 from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from .presets import LOSS_NAMES, loss_config, make_loss
+from ..registry import lazy_exports as _lazy_exports
 from .registry import (BALANCED_VARIANTS, COMMON, DISPLAY_NAMES, LOSS_CONSTANTS, LOSSES, canonical_loss_name,
                        loss_decision)
 
@@ -42,11 +42,12 @@ __all__ = [
 ]
 
 
+_lazy_getattr, __dir__ = _lazy_exports(__name__, _LAZY, globals())
+
+
 def __getattr__(name: str) -> _Any:
     if name in _LAZY:
-        value = getattr(_importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
+        return _lazy_getattr(name)
     if name in ("PRESETS", "DATASET_CONSTANTS"):  # deprecated aliases (see mltc.losses.presets)
         from . import presets
         _warnings.warn(f"mltc.losses.{name} is deprecated; use mltc.losses."
@@ -56,7 +57,3 @@ def __getattr__(name: str) -> _Any:
             _warnings.simplefilter("ignore", DeprecationWarning)
             return getattr(presets, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])

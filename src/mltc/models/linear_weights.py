@@ -73,8 +73,7 @@ class LinearWeights:
     def logits(self, X: sp.spmatrix) -> np.ndarray:
         """``X @ W + b`` (texts x labels, float32) for TF-IDF rows ``X``."""
         out = X @ self.W
-        out = out.toarray() if sp.issparse(out) else np.asarray(out)
-        return (out.astype(np.float32, copy=False) + self.bias).astype(np.float32, copy=False)
+        return np.asarray(out.toarray() if sp.issparse(out) else out, dtype=np.float32) + self.bias
 
     # ------------------------------------------------------------------ files
     def arrays(self) -> dict[str, np.ndarray]:

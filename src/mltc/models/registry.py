@@ -71,7 +71,7 @@ def register_network(cls: type[nn.Module] | Lazy) -> type[nn.Module] | Lazy:
     (idempotent)."""
     name = cls.name if isinstance(cls, Lazy) else cls.__name__
     if name in NETWORKS:
-        held = NETWORKS._entries[name].obj  # the registered object as given, not imported
+        held = NETWORKS.entry(name, resolve=False).obj  # the registered object as given, not imported
         same = (held.target == cls.target if isinstance(held, Lazy) and isinstance(cls, Lazy)
                 else _resolve(held) is _resolve(cls))
         if not same:

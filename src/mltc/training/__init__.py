@@ -13,8 +13,9 @@ The neural loop's regularisers (R-Drop, FGM, the gradient penalty) are hooks
 """
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ..registry import lazy_exports
 
 from .config import TrainConfig, resolve_config
 from .loading import load_train_config, merge_config, read_config_file
@@ -37,14 +38,4 @@ __all__ = ["TrainConfig", "Trainer", "LinearFitter", "fit_svm", "train", "read_c
            "used_fields", "merge_config", "load_train_config", "resolve_config", "TrainingHook", "TrainingContext", "RDrop",
            "FGMHook", "GradientPenalty", "hooks_from_config"]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_LAZY])
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, globals())
