@@ -200,6 +200,23 @@ def rule_repeated_cv(repeats: int, below: float = np.inf) -> Callable[[dict[str,
     return rule
 
 
+def rule_auto_repeated(repeats: int, below: float = np.inf) -> Callable[[dict[str, Any], int], tuple[np.ndarray, str]]:
+    """``auto`` with the CV thresholds averaged (in logits) over ``repeats`` fold draws for labels with fewer
+    than ``below`` training texts (the draws of :func:`rule_repeated_cv`)."""
+    def rule(d: dict[str, Any], seed: int) -> tuple[np.ndarray, str]:
+        from mltc.decision.choose import choose_decision
+        from mltc.decision.cv import CVPerLabelThreshold, cv_thresholds
+        ths = []
+        for r in range(repeats):
+            dr = d if r == 0 else capture(d["name"], seed + 100 * r, d["cache"])
+            ths.append(logit(cv_thresholds(dr["oof"], dr["Y"], dr["freq"], dr["Y"].shape[1]).thresholds_))
+        th = np.where(d["freq"] < below, np.mean(ths, axis=0), ths[0])
+        cv = CVPerLabelThreshold(1.0 / (1.0 + np.exp(-np.clip(th, -80, 80))))
+        dec, report = choose_decision("auto", d["val"], d["Y_val"], cv, False, {}, seed=seed)
+        return dec.predict(d["test"]), report.get("chosen", "auto")
+    return rule
+
+
 def rule_shrunk(m: float) -> Callable[[dict[str, Any], int], tuple[np.ndarray, str]]:
     """CV logit thresholds shrunk toward their positives-weighted mean: (P th + m mean) / (P + m)."""
     def rule(d: dict[str, Any], seed: int) -> tuple[np.ndarray, str]:
@@ -224,6 +241,8 @@ RULES: dict[str, Callable[[dict[str, Any], int], tuple[np.ndarray, str]]] = {
     "cv x3": rule_repeated_cv(3),
     "shrunk 1": rule_shrunk(1),
     "cv x3 <9": rule_repeated_cv(3, 9),
+    "auto x3 <9": rule_auto_repeated(3, 9),
+    "auto x3": rule_auto_repeated(3),
     "cv f1": rule_cv_objective("f1"),
     "pooled": rule_pooled("micro+macro"),
 }

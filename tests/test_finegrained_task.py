@@ -263,3 +263,13 @@ def test_fuzz_graded_api(case):
     response = case.call()
     assert response.status_code < 500, (case.path, case.body, response.text)
     case.validate_response(response, checks=[schemathesis.checks.not_a_server_error])
+
+
+def test_train_without_validation_holds_out(tmp_path, caplog):
+    """A graded run given no validation texts holds a seeded share of its training texts out (to stop early)."""
+    tr = write_rows(tmp_path / "train.tsv", ROWS * 3)
+    res = CliRunner().invoke(cli, ["train", "--fine-grained", "--train", str(tr), "--epochs", "2",
+                                   "--validation-size", "0.25", "--out", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    assert "6 of the 24 training texts (25%" in caplog.text
+    assert mltc.load(tmp_path / "run").config["validation_size"] == 0.25

@@ -102,8 +102,8 @@ def test_same_seed_same_model(toy):
 
 def test_training_data_errors(toy):
     tr, va = toy
-    with pytest.raises(ValueError, match="no validation texts"):
-        train(tr, [], fast())
+    with pytest.raises(ValueError, match="no validation texts, and validation_size is 0"):
+        train(tr, [], fast(validation_size=0))
     with pytest.raises(ValueError, match="no labels"):
         train(make_examples(["a b", "c d"], [[], []]), va, fast())
     with pytest.raises(ValueError, match="unknown model"):

@@ -91,6 +91,10 @@ def run_compare(data: DatasetSplits, rows: Sequence[str] = DEFAULT_ROWS, base: T
     check_options_used(dataclasses.replace(base, loss=None), fitters=row_fitters(rows, base))
     if not data.test:
         raise ValueError(f"data set {data.name} has no test split to compare on")
+    if not data.validation:  # one held-out split shared by every row, said once
+        from .training.fitters import held_out_validation
+        train_part, validation = held_out_validation(data.train, base)
+        data = dataclasses.replace(data, train=train_part, validation=validation)
     out = Path(out_dir) if out_dir else None
     results = []
     for row in rows:

@@ -61,11 +61,12 @@ def train_graded(data_kw: dict[str, Any], level_names: str | None, out: str, cfg
     from ..training import train as run_train
     names = _level_names(level_names)
     GradedTask(levels=names).check_config(cfg)  # before any data is read
-    if data_kw.get("data_name") or not (data_kw.get("train_file") and data_kw.get("val_file")):
-        raise click.UsageError("--fine-grained needs --train and --validation files (text<TAB>levels), not --data")
+    if data_kw.get("data_name") or not data_kw.get("train_file"):
+        raise click.UsageError("--fine-grained needs a --train file (and --validation, --test: text<TAB>levels), "
+                               "not --data")
     num_levels = len(names) if names else None
     tr, aspects = read_graded(data_kw["train_file"], num_levels=num_levels)
-    va, _ = read_graded(data_kw["val_file"], aspects, num_levels)
+    va = read_graded(data_kw["val_file"], aspects, num_levels)[0] if data_kw.get("val_file") else []
     clf = run_train(tr, va, cfg, out_dir=out, resume=resume, progress=progress, task=GradedTask(aspects, names))
     click.echo(format_graded(clf.metrics["validation"], "validation"))
     if data_kw.get("test_file"):

@@ -72,6 +72,10 @@ class TrainConfig:
                                       "the finished run with more epochs (default: removed then; a killed run "
                                       "keeps it and resumes).")
     seed: int = _f(42, "Random seed.", low=0, high=2**63 - 1)
+    validation_size: float = _f(0.1, "When no validation texts are given: the share of the training texts held "
+                                     "out (seeded; no label left without a training text) to choose the "
+                                     "decision and stop early; 0 refuses to train without validation texts.",
+                                low=0, high=0.5)
     eval_batch_size: int = _f(256, "Texts per batch when scoring validation texts.", low=1)
     precision: str = _f("no", "Mixed precision (bf16 works on CPU; fp16 needs a GPU).", choices=("no", "bf16", "fp16"))
     grad_accum: int = _f(1, "Micro-batches per batch (same update, less memory).", low=1)

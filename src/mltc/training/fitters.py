@@ -17,13 +17,33 @@ resume, labels)`` with metadata:
 """
 from __future__ import annotations
 
+import logging
+
 from ..registry import Lazy
 from .config import LINEAR_DEFAULT_LOSS, TrainConfig
 from .registry import FITTERS, fitter_name
 
+log = logging.getLogger("mltc")
+
 #: what every fitter reads
-_COMMON = ("model", "decision", "decision_options", "featurizer_options", "seed")
+_COMMON = ("model", "decision", "decision_options", "featurizer_options", "seed", "validation_size")
 _LOSS = ("loss", "loss_preset", "loss_options")
+
+
+def held_out_validation(train, config: TrainConfig, labelled: bool = True) -> tuple[list, list]:
+    """(training, validation) for a run given no validation texts: ``config.validation_size`` of the
+    training texts held out with ``config.seed`` (:func:`mltc.data.holdout.hold_out`), said in a
+    warning; refused when ``validation_size`` is 0."""
+    from ..data.holdout import hold_out
+    share = float(config.validation_size)
+    if share <= 0:
+        raise ValueError("no validation texts, and validation_size is 0: give validation texts (--validation) or "
+                         "a share of the training texts to hold out (--validation-size, e.g. 0.1)")
+    tr, va = hold_out(train, share, config.seed, (lambda e: e.labels) if labelled else None)
+    log.warning("no validation texts given: %d of the %d training texts (%.0f%%, seed %d) held out to choose the "
+                "decision; --validation-size sets the share, --validation gives a file", len(va), len(train),
+                100 * len(va) / len(train), config.seed)
+    return tr, va
 
 
 def _svm(config, progress):
@@ -71,6 +91,9 @@ def train(train, validation, config: TrainConfig | None = None, out_dir=None, re
     from ..options import check_options_used, validate_train_config
     config = config or TrainConfig()
     hooks = list(hooks)
+    if train and not validation:
+        validate_train_config(config)
+        train, validation = held_out_validation(train, config, labelled=task is None)
     if task is not None and task.fitter(config) == "neural":
         from .trainer import Trainer
         return Trainer(config, progress, task=task, hooks=hooks).fit(train, validation, out_dir, resume, labels)
