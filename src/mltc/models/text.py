@@ -26,6 +26,28 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(clip(text).lower())
 
 
+#: mean characters per whitespace-separated token above which a text is taken as written without spaces
+#: between words (Thai, Lao, Khmer, Burmese, ...): words of spaced languages average 4-9 characters
+UNSPACED_TOKEN_LENGTH = 15.0
+
+
+def mean_token_length(texts: list[str], sample: int = 2000) -> float:
+    """Non-space characters per whitespace-separated token in (a sample of) texts (0 for no text)."""
+    chars = tokens = 0
+    for t in texts[:sample]:
+        t = clip(t, 5000)
+        parts = t.split()
+        tokens += len(parts)
+        chars += sum(len(p) for p in parts)
+    return chars / tokens if tokens else 0.0
+
+
+def needs_char_ngrams(texts: list[str]) -> bool:
+    """Whether words cannot be told apart by spaces: mostly CJK characters (more than 30%), or tokens
+    between spaces longer than :data:`UNSPACED_TOKEN_LENGTH` characters on average."""
+    return cjk_ratio(texts) > 0.3 or mean_token_length(texts) > UNSPACED_TOKEN_LENGTH
+
+
 def cjk_ratio(texts: list[str], sample: int = 2000) -> float:
     """Share of CJK characters among non-space characters in (a sample of) texts."""
     chars = cjk = 0

@@ -14,7 +14,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from ..modelcheck import (SAFE_ANALYZERS, SAFE_STOP_WORDS, SAFE_TOKEN_PATTERNS, ModelFormatError, blame, ngram_range,
                           number_list, only_keys, require, require_int, require_number, string_list)
 from .featurizer_base import Featurizer, register_featurizer
-from .text import cjk_ratio, clip
+from .text import clip, needs_char_ngrams
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -39,8 +39,10 @@ class TfidfFeaturizer(Featurizer):
     """TF-IDF over word n-grams or character n-grams (``analyzer='auto'`` decides).
 
     Parameters are those of :class:`sklearn.feature_extraction.text.TfidfVectorizer`
-    that are plain values. ``analyzer='auto'`` uses ``word`` with ``ngram_range`` unless
-    more than 30% of training characters are CJK, then ``char`` with ``char_ngram_range``.
+    that are plain values. ``analyzer='auto'`` uses ``word`` with ``ngram_range`` unless the
+    training texts do not separate words by spaces (more than 30% CJK characters, or Thai-like
+    runs of over 15 characters between spaces on average: :func:`~mltc.models.text.needs_char_ngrams`),
+    then ``char`` with ``char_ngram_range``.
     """
 
     kind = "tfidf"
@@ -93,7 +95,7 @@ class TfidfFeaturizer(Featurizer):
         texts = [clip(t) for t in texts]
         analyzer: str = self.params["analyzer"]
         if analyzer == "auto":
-            analyzer = "char" if cjk_ratio(texts) > 0.3 else "word"
+            analyzer = "char" if needs_char_ngrams(texts) else "word"
         self.resolved_analyzer = analyzer
         self.vectorizer_ = self._make(analyzer)
         try:
