@@ -103,12 +103,12 @@ def score(Y: np.ndarray, pred: np.ndarray, freq: np.ndarray) -> dict[str, float]
     return out
 
 
-def rule_named(kind: str) -> Callable[[dict[str, Any], int], tuple[np.ndarray, str]]:
+def rule_named(kind: str, **options: Any) -> Callable[[dict[str, Any], int], tuple[np.ndarray, str]]:
     def rule(d: dict[str, Any], seed: int) -> tuple[np.ndarray, str]:
         from mltc.decision.choose import choose_decision
         from mltc.decision.cv import cv_thresholds
         cv = cv_thresholds(d["oof"], d["Y"], d["freq"], d["Y"].shape[1])
-        dec, report = choose_decision(kind, d["val"], d["Y_val"], cv, False, {}, seed=seed)
+        dec, report = choose_decision(kind, d["val"], d["Y_val"], cv, False, dict(options), seed=seed)
         return dec.predict(d["test"]), report.get("chosen", kind)
     return rule
 
@@ -217,6 +217,30 @@ def rule_auto_repeated(repeats: int, below: float = np.inf) -> Callable[[dict[st
     return rule
 
 
+def rule_auto_masked_shift(by: str, at_least: int, **options: Any) -> Callable[[dict[str, Any], int], tuple[np.ndarray, str]]:
+    """``auto`` whose ``cv+shift`` moves only the labels with at least ``at_least`` training texts (``by='train'``)
+    or validation positives (``by='val'``): validation can only tune what it sees."""
+    def rule(d: dict[str, Any], seed: int) -> tuple[np.ndarray, str]:
+        from mltc.decision import choose as ch
+        from mltc.decision.cv import cv_thresholds
+        cv = cv_thresholds(d["oof"], d["Y"], d["freq"], d["Y"].shape[1])
+        count = d["freq"] if by == "train" else np.asarray(d["Y_val"]).sum(0)
+        mask = np.asarray(count) >= at_least
+        real = ch.ShiftedCV
+
+        class Masked(real):  # type: ignore[valid-type,misc]
+            def _shifted(self, delta):
+                return np.where(mask, super()._shifted(delta), self.cv.thresholds_)
+
+        ch.ShiftedCV = Masked
+        try:
+            dec, report = ch.choose_decision("auto", d["val"], d["Y_val"], cv, False, dict(options), seed=seed)
+        finally:
+            ch.ShiftedCV = real
+        return dec.predict(d["test"]), report.get("chosen", "auto")
+    return rule
+
+
 def rule_shrunk(m: float) -> Callable[[dict[str, Any], int], tuple[np.ndarray, str]]:
     """CV logit thresholds shrunk toward their positives-weighted mean: (P th + m mean) / (P + m)."""
     def rule(d: dict[str, Any], seed: int) -> tuple[np.ndarray, str]:
@@ -236,6 +260,12 @@ RULES: dict[str, Callable[[dict[str, Any], int], tuple[np.ndarray, str]]] = {
     "auto (previous)": lambda d, seed: rule_simplest_within_se(d, seed, {"cv": 0, "cv+shift": 0, "global": 0,
                                                                         "per-label": 1}),
     "cv": rule_named("cv"),
+    "auto min1": rule_named("auto", min_labels=1),
+    "cv min1": rule_named("cv", min_labels=1),
+    "auto shift>=35 tr": rule_auto_masked_shift("train", 35),
+    "auto shift>=35 tr min1": rule_auto_masked_shift("train", 35, min_labels=1),
+    "auto shift>=5 val": rule_auto_masked_shift("val", 5),
+    "auto shift>=5 val min1": rule_auto_masked_shift("val", 5, min_labels=1),
     "global": lambda d, seed: rule_simplest_within_se(d, seed, {"global": 0}),
     "cv+shift": lambda d, seed: rule_simplest_within_se(d, seed, {"cv+shift": 0}),
     "cv x3": rule_repeated_cv(3),
