@@ -103,14 +103,22 @@ def score(Y: np.ndarray, pred: np.ndarray, freq: np.ndarray) -> dict[str, float]
     return out
 
 
-def rule_named(kind: str, **options: Any) -> Callable[[dict[str, Any], int], tuple[np.ndarray, str]]:
+def rule_named(kind: str, minimum: bool = True, **options: Any) -> Callable[[dict[str, Any], int], tuple[np.ndarray, str]]:
+    """The decision ``kind`` as mltc chooses it (``minimum=False``: without at least one label per text where
+    every training text has one)."""
     def rule(d: dict[str, Any], seed: int) -> tuple[np.ndarray, str]:
         from mltc.decision.choose import choose_decision
         from mltc.decision.cv import cv_thresholds
         cv = cv_thresholds(d["oof"], d["Y"], d["freq"], d["Y"].shape[1])
-        dec, report = choose_decision(kind, d["val"], d["Y_val"], cv, False, dict(options), seed=seed)
+        dec, report = choose_decision(kind, d["val"], d["Y_val"], cv, False, dict(options), seed=seed,
+                                      labelled_share=labelled_share(d) if minimum else 0.0)
         return dec.predict(d["test"]), report.get("chosen", kind)
     return rule
+
+
+def labelled_share(d: dict[str, Any]) -> float:
+    """The share of training texts with at least one label."""
+    return float((np.diff(d["Y"].indptr) > 0).mean())
 
 
 def logit(p: np.ndarray) -> np.ndarray:
@@ -256,16 +264,17 @@ def rule_shrunk(m: float) -> Callable[[dict[str, Any], int], tuple[np.ndarray, s
 
 RULES: dict[str, Callable[[dict[str, Any], int], tuple[np.ndarray, str]]] = {
     "auto": rule_named("auto"),
+    # before at least one label per text (where every training text has one) was added after the choice
+    "auto (no minimum)": rule_named("auto", minimum=False),
     # the rule before tiers (commit 89f8490): the best of cv, cv+shift and global, per-label within one SE
     "auto (previous)": lambda d, seed: rule_simplest_within_se(d, seed, {"cv": 0, "cv+shift": 0, "global": 0,
                                                                         "per-label": 1}),
     "cv": rule_named("cv"),
+    # at least one label per text in every candidate, before the choice
     "auto min1": rule_named("auto", min_labels=1),
     "cv min1": rule_named("cv", min_labels=1),
     "auto shift>=35 tr": rule_auto_masked_shift("train", 35),
-    "auto shift>=35 tr min1": rule_auto_masked_shift("train", 35, min_labels=1),
     "auto shift>=5 val": rule_auto_masked_shift("val", 5),
-    "auto shift>=5 val min1": rule_auto_masked_shift("val", 5, min_labels=1),
     "global": lambda d, seed: rule_simplest_within_se(d, seed, {"global": 0}),
     "cv+shift": lambda d, seed: rule_simplest_within_se(d, seed, {"cv+shift": 0}),
     "cv x3": rule_repeated_cv(3),

@@ -69,3 +69,36 @@ def test_auto_does_not_keep_per_label_thresholds_that_only_fit_validation_noise(
     else:
         assert report["chosen"] == max(total, key=total.get)
     assert decision is not None
+
+
+def _scored_problem(seed=5, n=200, L=12):
+    rng = np.random.default_rng(seed)
+    Y = rng.random((n, L)) < np.linspace(0.4, 0.05, L)
+    scores = np.clip(0.3 * Y + rng.random((n, L)) * 0.7, 0, 1).astype(np.float32)
+    cv = CVPerLabelThreshold(np.full(L, 0.75))  # strict: many texts pass no threshold
+    return scores, Y, cv
+
+
+def test_at_least_one_label_per_text_where_every_training_text_has_one():
+    """auto predicts at least one label per text when (nearly) every training text carries one, after the
+    choice: the candidates are compared without the minimum, the same one is chosen."""
+    scores, Y, cv = _scored_problem()
+    plain, rep0 = choose_decision("auto", scores, Y, CVPerLabelThreshold(cv.thresholds_), False, {}, seed=1,
+                                  labelled_share=0.5)
+    assert plain.min_labels == 0 and "min_labels" not in rep0 and (plain.predict(scores).sum(1) == 0).any()
+    dec, rep = choose_decision("auto", scores, Y, cv, False, {}, seed=1, labelled_share=1.0)
+    assert rep["chosen"] == rep0["chosen"] and rep["min_labels"] == {"value": 1, "labelled_share": 1.0}
+    pred = dec.predict(scores)
+    assert (pred.sum(1) >= 1).all()
+    # only texts that passed no threshold change: they get their best-scored label
+    np.testing.assert_array_equal(pred[plain.predict(scores).sum(1) > 0], plain.predict(scores)[plain.predict(scores).sum(1) > 0])
+    empty = plain.predict(scores).sum(1) == 0
+    assert (pred[empty].argmax(1) == scores[empty].argmax(1)).all() and (pred[empty].sum(1) == 1).all()
+
+
+def test_a_given_min_labels_is_kept_and_other_decisions_are_untouched():
+    scores, Y, cv = _scored_problem()
+    dec, rep = choose_decision("auto", scores, Y, cv, False, {"min_labels": 0}, seed=1, labelled_share=1.0)
+    assert dec.min_labels == 0 and "min_labels" not in rep
+    dec, _ = choose_decision("global", scores, Y, None, False, {}, seed=1, labelled_share=1.0)
+    assert dec.min_labels == 0

@@ -212,3 +212,22 @@ def test_blocks_of_labels_give_the_model_and_thresholds_of_one_block():
     assert many.metrics["solver"]["blocks"] > 1 and one.metrics["solver"]["blocks"] == 1
     np.testing.assert_array_equal(many.decision.thresholds_, one.decision.thresholds_)
     np.testing.assert_array_equal(many.linear_weights.W, one.linear_weights.W)
+
+
+def test_auto_predicts_a_label_for_every_text_only_where_every_training_text_has_one(tmp_path):
+    import mltc
+    from mltc.data import Example
+    train_ex, val_ex = _long_tail_corpus(400, 20, 0), _long_tail_corpus(100, 20, 1)
+    clf = train(train_ex, val_ex, TrainConfig(), out_dir=tmp_path / "run", progress=False)
+    assert clf.decision.min_labels == 1
+    assert clf.metrics["decision_candidates"]["min_labels"] == {"value": 1, "labelled_share": 1.0}
+    again = mltc.load(tmp_path / "run")
+    assert again.decision.min_labels == 1
+    assert (again.decide(again.scores(["noise1 noise2 noise3"])).sum(1) == 1).all()  # nothing passes: the best one
+    # one training text in ten without a label: no minimum
+    unlabelled = [Example(f"noise{i} noise{i + 1}", ()) for i in range(45)]
+    clf0 = train(train_ex + unlabelled, val_ex, TrainConfig(), progress=False)
+    assert clf0.decision.min_labels == 0 and "min_labels" not in clf0.metrics["decision_candidates"]
+    # a min_labels given by the user wins
+    clf_given = train(train_ex, val_ex, TrainConfig(decision_options={"min_labels": 0}), progress=False)
+    assert clf_given.decision.min_labels == 0

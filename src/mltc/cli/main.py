@@ -83,8 +83,10 @@ def train(out, resume, progress, fine_grained, level_names, config_file, **kw):
         rule = cands.get("one_se") or {}
         why = (f" (preferred to {rule['best']}: within one standard error, {rule['difference_se']:.2f})"
                if rule.get("best") and rule["best"] != cands["chosen"] else "")
+        minimum = ("; then at least one label per text (every training text has one)"
+                   if cands.get("min_labels") else "")
         click.echo(f"decision chosen on validation (micro/macro-F1, cross-fitted where fitted on it): "
-                   f"{cands['chosen']}{why}  [{scored}]")
+                   f"{cands['chosen']}{why}  [{scored}]{minimum}")
     if data.test:
         report = clf.evaluate(data.test)
         clf.metrics["test"] = {"total": report["total"], "groups": report.get("groups"),

@@ -206,8 +206,9 @@ class LinearFitter:
                         summarize_names(val_enc.unseen))
         val_scores = clf.scores(val_texts)
         cv_dec = cv_fit.result() if cv_fit is not None else None
+        labelled = float((Y.getnnz(axis=1) > 0).mean())  # share of training texts with a label
         decision, candidates = choose_decision(decision_name, val_scores, val_enc.Y, cv_dec, loss.joint,
-                                               cfg.decision_options, seed=cfg.seed)
+                                               cfg.decision_options, seed=cfg.seed, labelled_share=labelled)
         clf.decision = decision
         config = cfg.to_dict()
         config["fitter"] = "linear"
