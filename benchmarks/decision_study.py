@@ -66,9 +66,9 @@ def capture(name: str, seed: int, cache: Path) -> dict[str, Any]:
             got["oof"].append(tuple(np.array(a, copy=True) for a in block))
             super().add(block)
 
-    def choose_spy(name_, val_scores, Y_val, cv, joint, options, seed=0):
+    def choose_spy(name_, val_scores, Y_val, cv, joint, options, seed=0, **kw):
         got.update(val=np.asarray(val_scores, np.float32), Y_val=np.asarray(Y_val, bool))
-        return real_choose(name_, val_scores, Y_val, cv, joint, options, seed=seed)
+        return real_choose(name_, val_scores, Y_val, cv, joint, options, seed=seed, **kw)
 
     lin.CVThresholdFit, lin.choose_decision = cv_spy, choose_spy
     try:

@@ -11,9 +11,10 @@ $PY benchmarks/peers.py reuters21578 --timeout 900 --mltc-config "bce=--loss bce
     --mltc-config "seed1=--seed 1" --mltc-config "seed2=--seed 2" --mltc-config "seed3=--seed 3"
 $PY benchmarks/peers.py reuters21578-all goemotions cail2019-divorce cail2019-labor cail2019-loan \
     synthetic --synthetic-scale small --timeout 900 --mltc-config "bce=--loss bce" --mltc-config "global=--decision global"
-# how steady the default's decision is: every decision rule over three seeds (fits cached under /tmp)
+# how steady the default's decision is: every decision rule over three seeds (fits cached in a fresh folder: a
+# cache from older code would score the rules on its fits)
 $PY benchmarks/decision_study.py reuters21578 reuters21578-all goemotions cail2019-divorce cail2019-labor cail2019-loan \
-    synthetic-small --seeds 1 2 3 --out benchmarks/results/decision_study
+    synthetic-small --seeds 1 2 3 --cache "$(mktemp -d)" --out benchmarks/results/decision_study
 # three sets nobody tuned on, read as a new user would give them (CSV with '|' labels; fastText lines)
 UNSEEN=$(mktemp -d)
 $PY benchmarks/make_unseen_sets.py "$UNSEEN"
