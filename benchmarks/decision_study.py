@@ -194,17 +194,22 @@ def rule_simplest_within_se(d: dict[str, Any], seed: int, complexity: dict[str, 
     return cands[pick][0].predict(d["test"]), pick
 
 
+def repeated_cv_logits(d: dict[str, Any], seed: int, repeats: int, below: float = np.inf) -> np.ndarray:
+    """CV logit thresholds averaged over ``repeats`` fold draws (seeds ``seed``, ``seed + 100``, ...) for labels
+    with fewer than ``below`` training texts; the first draw's for the others."""
+    from mltc.decision.cv import cv_thresholds
+    ths = []
+    for r in range(repeats):
+        dr = d if r == 0 else capture(d["name"], seed + 100 * r, d["cache"])
+        ths.append(logit(cv_thresholds(dr["oof"], dr["Y"], dr["freq"], dr["Y"].shape[1]).thresholds_))
+    return np.where(d["freq"] < below, np.mean(ths, axis=0), ths[0])
+
+
 def rule_repeated_cv(repeats: int, below: float = np.inf) -> Callable[[dict[str, Any], int], tuple[np.ndarray, str]]:
     """CV thresholds averaged (in logits) over ``repeats`` fold draws: seeds ``seed``, ``seed + 100``, ...
     (only for labels with fewer than ``below`` training texts)."""
     def rule(d: dict[str, Any], seed: int) -> tuple[np.ndarray, str]:
-        from mltc.decision.cv import cv_thresholds
-        ths = []
-        for r in range(repeats):
-            dr = d if r == 0 else capture(d["name"], seed + 100 * r, d["cache"])
-            ths.append(logit(cv_thresholds(dr["oof"], dr["Y"], dr["freq"], dr["Y"].shape[1]).thresholds_))
-        th = np.where(d["freq"] < below, np.mean(ths, axis=0), ths[0])
-        return per_label_predict(th, d["test"]), f"cv x{repeats}"
+        return per_label_predict(repeated_cv_logits(d, seed, repeats, below), d["test"]), f"cv x{repeats}"
     return rule
 
 
@@ -213,12 +218,8 @@ def rule_auto_repeated(repeats: int, below: float = np.inf) -> Callable[[dict[st
     than ``below`` training texts (the draws of :func:`rule_repeated_cv`)."""
     def rule(d: dict[str, Any], seed: int) -> tuple[np.ndarray, str]:
         from mltc.decision.choose import choose_decision
-        from mltc.decision.cv import CVPerLabelThreshold, cv_thresholds
-        ths = []
-        for r in range(repeats):
-            dr = d if r == 0 else capture(d["name"], seed + 100 * r, d["cache"])
-            ths.append(logit(cv_thresholds(dr["oof"], dr["Y"], dr["freq"], dr["Y"].shape[1]).thresholds_))
-        th = np.where(d["freq"] < below, np.mean(ths, axis=0), ths[0])
+        from mltc.decision.cv import CVPerLabelThreshold
+        th = repeated_cv_logits(d, seed, repeats, below)
         cv = CVPerLabelThreshold(1.0 / (1.0 + np.exp(-np.clip(th, -80, 80))))
         dec, report = choose_decision("auto", d["val"], d["Y_val"], cv, False, {}, seed=seed)
         return dec.predict(d["test"]), report.get("chosen", "auto")
