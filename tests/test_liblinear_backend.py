@@ -206,3 +206,34 @@ def test_the_callers_matrix_is_left_as_it_was(backend):
     np.testing.assert_array_equal(X.toarray(), before[2])
     ref_W, ref_b = LL.SvmProblem(sp.csr_matrix(before[2]), "sklearn").fit(Y, 1.0, 1e-4)
     np.testing.assert_allclose(W, ref_W, atol=5e-3)
+
+
+@pytest.mark.parametrize("shape", [(300, 60), (80, 200)])  # primal (more texts than features) and dual
+def test_direct_liblinear_call_is_linearsvc_bit_for_bit(shape):
+    from sklearn.svm import LinearSVC
+    n, d = shape
+    X = sp.random(n, d, density=0.15, random_state=5, format="csr", dtype=np.float64)
+    Y = (X @ np.random.default_rng(5).normal(size=(d, 4)) > 0.3).astype(np.float32)
+    prob = LL.SvmProblem(X, "sklearn", seed=7)
+    assert prob._direct is not None  # the fast path is taken with this scikit-learn
+    W, b = prob.fit(Y, 0.5, 1e-4, threads=1)
+    for j in range(Y.shape[1]):
+        ref = LinearSVC(C=0.5, tol=1e-4, random_state=7).fit(X, Y[:, j].astype(np.int32))
+        np.testing.assert_array_equal(W[:, j], ref.coef_[0].astype(np.float32))
+        assert b[j] == np.float32(ref.intercept_[0])
+
+
+def test_direct_call_that_fails_falls_back_to_linearsvc():
+    X, Y = _problem(6)
+    expected = LL.SvmProblem(X, "sklearn").fit(Y, 1.0, 1e-4)
+    prob = LL.SvmProblem(X, "sklearn")
+
+    def broken(y, C, tol):
+        raise TypeError("train_wrap() takes 11 positional arguments")
+
+    prob._direct = broken
+    with pytest.warns(RuntimeWarning, match="using LinearSVC"):
+        got = prob.fit(Y, 1.0, 1e-4)
+    assert prob._direct is None
+    np.testing.assert_array_equal(got[0], expected[0])
+    np.testing.assert_array_equal(got[1], expected[1])
