@@ -1,12 +1,13 @@
 """The squared hinge's two backends side by side, per label (``mltc.training.liblinear``).
 
 On the synthetic corpus (``synthetic.py``), TF-IDF as the default fits it, a spread of labels from
-the most to the least frequent: seconds per label for scikit-learn's ``LinearSVC`` (as the default
-below 10^8 text x label entries), the official LIBLINEAR binding started from zero, and the binding
+the most to the least frequent: seconds per label for scikit-learn's LIBLINEAR called as ``LinearSVC`` calls it (the
+default below 10^8 text x label entries), the official LIBLINEAR binding started from zero, and the binding
 on one cross-validation fold started from zero and from the full model; the objective values
 agree (same optimum). One thread, so the ratios do not depend on how busy the other core is.
 
-    python benchmarks/bench_svm_backends.py --scale full --labels 24    # writes results/svm_backends.md
+    python benchmarks/bench_svm_backends.py --scale small --labels 24    # writes results/svm_backends.md
+    python benchmarks/bench_svm_backends.py --scale full --labels 24 --out benchmarks/results/svm_backends_full.md
 """
 from __future__ import annotations
 
@@ -73,9 +74,9 @@ def main() -> None:
     k = len(pick)
     Xd = sp.csr_matrix(X, dtype=np.float64)
     Xfd = sp.csr_matrix(Xf, dtype=np.float64)
-    rows_out.append(("full model, scikit-learn LinearSVC", t_sk / k, objective(Xd, Yp, Ws, bs)))
+    rows_out.append(("full model, scikit-learn (LinearSVC's LIBLINEAR call)", t_sk / k, objective(Xd, Yp, Ws, bs)))
     rows_out.append(("full model, LIBLINEAR binding", t_ll / k, objective(Xd, Yp, Wl, bl)))
-    rows_out.append(("one fold (2/3), scikit-learn LinearSVC", t_skf / k, objective(Xfd, Yf, Wsf, bsf)))
+    rows_out.append(("one fold (2/3), scikit-learn (LinearSVC's LIBLINEAR call)", t_skf / k, objective(Xfd, Yf, Wsf, bsf)))
     rows_out.append(("one fold (2/3), binding from zero", t_cold / k, objective(Xfd, Yf, Wc, bc)))
     rows_out.append(("one fold (2/3), binding from the full model", t_warm / k, objective(Xfd, Yf, Ww, bw)))
     lines = [f"# Squared-hinge backends per label: synthetic {args.scale} ({n} training texts, {X.shape[1]} features, "

@@ -15,12 +15,13 @@ $PY benchmarks/peers.py reuters21578-all goemotions cail2019-divorce cail2019-la
 # cache from older code would score the rules on its fits)
 $PY benchmarks/decision_study.py reuters21578 reuters21578-all goemotions cail2019-divorce cail2019-labor cail2019-loan \
     synthetic-small --seeds 1 2 3 --cache "$(mktemp -d)" --out benchmarks/results/decision_study
-# three sets nobody tuned on, read as a new user would give them (CSV with '|' labels; fastText lines)
+# four sets nobody tuned on, read as a new user would give them (CSV and TSV with '|' labels; fastText lines; JSON Lines)
 UNSEEN=$(mktemp -d)
 $PY benchmarks/make_unseen_sets.py "$UNSEEN"
 $PY benchmarks/peers.py "files:cail2019-all=$UNSEEN/cail2019-all.train.csv,$UNSEEN/cail2019-all.validation.csv,$UNSEEN/cail2019-all.test.csv" \
     "files:reuters-places=$UNSEEN/reuters-places.train.txt,$UNSEEN/reuters-places.validation.txt,$UNSEEN/reuters-places.test.txt" \
     "files:reuters-people-orgs=$UNSEEN/reuters-people-orgs.train.tsv,$UNSEEN/reuters-people-orgs.validation.tsv,$UNSEEN/reuters-people-orgs.test.tsv" \
+    "files:reuters-titles=$UNSEEN/reuters-titles.train.jsonl,$UNSEEN/reuters-titles.validation.jsonl,$UNSEEN/reuters-titles.test.jsonl" \
     --timeout 900
 # the paper's Table 2/3 grid on Reuters (deterministic fit: one seed), timed as the whole compare
 $PY benchmarks/compare.py --data reuters21578 --name reuters --seeds 42 --report
@@ -30,6 +31,7 @@ $PY benchmarks/bench_serving.py
 $PY benchmarks/robustness_inputs.py
 $PY benchmarks/robustness_model_folder.py
 $PY benchmarks/bench_svm_backends.py --scale small --labels 24
+$PY benchmarks/bench_svm_backends.py --scale full --labels 24 --out benchmarks/results/svm_backends_full.md
 # the full-size synthetic corpus (100k texts, 10k labels) takes about 1.7 hours on 2 cores, so it is run on its own:
 #   $PY benchmarks/peers.py synthetic --only mltc svm --timeout 6000
 # (or re-run one row and keep the others, marked with their run: --only mltc --keep-rows)

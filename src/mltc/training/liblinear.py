@@ -24,9 +24,10 @@ scikit-learn's ``LinearSVC`` do), to the tolerance ``tol``. Two backends solve i
   the synthetic corpus: ``benchmarks/bench_svm_backends.py``, ``benchmarks/results/svm_backends.md``).
 - ``auto`` (default): ``liblinear`` when the binding is installed and the problem has at least
   :data:`AUTO_LIBLINEAR_ENTRIES` text x label entries, else ``sklearn``: every published result of
-  the default on the real benchmark data sets was made with scikit-learn (on Reuters the binding's
-  one-off format conversion cost more than it saved; per label, on the 10,000-text synthetic
-  corpus, the binding is 1.1-1.3x faster).
+  the default on the real benchmark data sets was made with scikit-learn. Below that size scikit-learn's
+  call is as fast per label as the binding started from the full model, without the binding's
+  one-off conversion (``benchmarks/results/svm_backends.md``, 10,000 synthetic texts); at 100,000
+  texts the binding is 2.3x faster per label with three folds (``svm_backends_full.md``).
 
 The two backends reach the same optimum within the tolerance; the decisions fitted on their
 scores can still differ (a threshold search turns small score changes into different cuts).
