@@ -77,3 +77,16 @@ def test_merge_marks_only_the_explicit_flags():
     assert cfg.epochs == 5 and cfg.solver_options == {"C": 2.0}
     assert given == {"patience", "solver_options.C"}  # a file key always counts
     assert merge_config({}, {"epochs": 5, "lr": None})[1] == {"epochs"}  # default: the flags that are not None
+
+
+def test_refuse_set_fields_names_the_first_field_changed_from_its_default():
+    from mltc.options import OptionError, field_default, refuse_set_fields, set_fields
+    from mltc.training.config import TrainConfig
+    cfg = TrainConfig(cv_folds=5, loss_options={"gamma": 1.0})
+    assert field_default(cfg, "cv_folds") == TrainConfig().cv_folds
+    assert field_default(cfg, "loss_options") == {} and field_default(cfg, "loss_options") is not cfg.loss_options
+    assert {"cv_folds", "loss_options"} <= set_fields(cfg) and "seed" not in set_fields(cfg)
+    refuse_set_fields(TrainConfig(), {"cv_folds": "why"}, "here")  # defaults pass
+    with pytest.raises(OptionError, match=r"left at its default here \(folds do not apply\)") as err:
+        refuse_set_fields(cfg, {"seed": "unused", "cv_folds": "folds do not apply", "loss_options": "no"}, "here")
+    assert err.value.option == "cv_folds"

@@ -49,7 +49,9 @@ from .train import (
     NAMED_GRIDS,
     check_options_used,
     coerce_numbers,
+    field_default,
     parse_grid,
+    refuse_set_fields,
     set_fields,
     train_rules,
     validate_train_config,
@@ -59,7 +61,8 @@ from .train import (
 __all__ = [
     "OptionError", "UnusedOptionError", "Rule", "TRAIN_RULES", "DECISION_RULES", "CLI_FLAGS", "coerce_numbers",
     "parse_grid", "check_value", "validate_train_options", "validate_train_config", "check_options_used",
-    "set_fields", "train_rules", "cli_flags", "flag_words", "check_batch_size", "check_threshold", "check_top_k",
+    "set_fields", "field_default", "refuse_set_fields", "train_rules", "cli_flags", "flag_words", "check_batch_size",
+    "check_threshold", "check_top_k",
     "check_decision_override", "check_model_override", "check_port", "check_serve_limits", "check_options",
     "SERVE_RULES", "FEATURIZER_RULES", "GRID_KEYS", "NAMED_GRIDS", "POSITIVE_INT", "NON_NEGATIVE",
 ]

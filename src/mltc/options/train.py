@@ -179,14 +179,29 @@ def validate_train_config(cfg: Any) -> None:
 
 
 # ------------------------------------------------------------ set but not read
+def field_default(cfg: Any, name: str) -> Any:
+    """The default of the dataclass field ``name`` of ``cfg`` (a fresh one where it has a factory)."""
+    f = {f.name: f for f in dataclasses.fields(cfg)}[name]
+    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+
+
 def set_fields(cfg: Any) -> set[str]:
     """The fields of ``cfg`` that differ from their defaults."""
-    out = set()
-    for f in dataclasses.fields(cfg):
-        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-        if getattr(cfg, f.name) != default:
-            out.add(f.name)
-    return out
+    return {f.name for f in dataclasses.fields(cfg) if getattr(cfg, f.name) != field_default(cfg, f.name)}
+
+
+def refuse_set_fields(cfg: Any, reasons: dict[str, str], context: str) -> None:
+    """Refuse the first field of ``reasons`` whose value differs from its default.
+
+    Raises
+    ------
+    OptionError
+        Naming the field, "left at its default ``context``" and the field's reason.
+    """
+    for key, reason in reasons.items():
+        value = getattr(cfg, key)
+        if value != field_default(cfg, key):
+            raise OptionError(key, f"left at its default {context} ({reason})", value)
 
 
 def _accepted_keys(cls: type) -> set[str] | None:

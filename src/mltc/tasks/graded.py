@@ -30,9 +30,9 @@ import numpy as np
 from ..data.graded import GradedExample
 from ..metrics.graded import graded_metrics
 from ..modelcheck import check_graded_task, graded_task_loss
-from ..options import OptionError
+from ..options import OptionError, refuse_set_fields
 from .base import OverrideRefused, Task, check_return_scores
-from .graded_loss import (build_graded_loss, check_loss_config, default_value, graded_loss_name, initial_bias,
+from .graded_loss import (build_graded_loss, check_loss_config, graded_loss_name, initial_bias,
                           resolved_loss)
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -132,10 +132,7 @@ class GradedTask(Task):
             raise OptionError("optimizer", f"sgd, adamw or adagrad ({why}; the full-batch lbfgs fitter is "
                                            "multi-label only)", config.optimizer)
         check_loss_config(config)
-        for key, reason in NOT_APPLICABLE.items():
-            value = getattr(config, key)
-            if value != default_value(config, key):
-                raise OptionError(key, f"left at its default for a fine-grained model ({reason})", value)
+        refuse_set_fields(config, NOT_APPLICABLE, "for a fine-grained model")
 
     def resolve(self, cfg: Any) -> Any:
         """The loss (``ce`` when left out, before the neural fitter's default could fill it) and the argmax."""

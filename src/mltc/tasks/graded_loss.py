@@ -16,13 +16,12 @@ labels: the output bias starts at the cells' prior logits, R-Drop is the per-cel
 """
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..losses import LOSS_CONSTANTS, LOSSES, loss_config, make_loss
-from ..options import OptionError
+from ..options import OptionError, refuse_set_fields
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -61,20 +60,12 @@ def graded_loss_name(loss: Any) -> str:
                               "(on the one-hot (aspect, level) targets)", loss)
 
 
-def default_value(config: Any, name: str) -> Any:
-    """The default of a config field."""
-    f = {f.name: f for f in dataclasses.fields(config)}[name]
-    return f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
-
-
 def check_loss_config(config: Any) -> str:
     """Refuse, before any work, a loss a fine-grained model cannot train with, the loss constants
     with ``ce``, and a preset or option names the multi-label loss does not take; returns the loss."""
     loss = graded_loss_name(config.loss)
     if loss == "ce":
-        for key, reason in CE_REFUSES.items():
-            if getattr(config, key) != default_value(config, key):
-                raise OptionError(key, f"left at its default with loss ce ({reason})", getattr(config, key))
+        refuse_set_fields(config, CE_REFUSES, "with loss ce")
         return loss
     if config.loss_preset not in LOSS_CONSTANTS:
         raise OptionError("loss_preset", f"one of {', '.join(LOSS_CONSTANTS)}", config.loss_preset)
