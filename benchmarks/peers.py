@@ -33,6 +33,7 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -133,6 +134,15 @@ def run_measured(command: list[str], log: Path, timeout: float, python: str, env
         tail = log.read_text(errors="replace").strip().splitlines()[-15:]
         return {**result, "status": f"failed (exit {m.get('returncode')})", "log_tail": tail}
     return {**result, "status": "ok"}
+
+
+def median_run(runs: list[dict]) -> dict:
+    """One row's measurement from its runs: the run of median wall time (all ok), with every run's wall time
+    in ``wall_seconds_runs`` when there were several; the last run when one failed."""
+    if len(runs) == 1 or any(r["status"] != "ok" for r in runs):
+        return dict(runs[-1])
+    ordered = sorted(runs, key=lambda r: r["wall_seconds"])
+    return {**ordered[(len(ordered) - 1) // 2], "wall_seconds_runs": [r["wall_seconds"] for r in runs]}
 
 
 def mltc_predictions(run_dir: Path, texts: list[str], out: Path, top: int = 20, chunk: int = 2000) -> dict:
@@ -253,7 +263,10 @@ def table(result: dict) -> str:
                      f"{fmt(m.get('groups', {}).get('tail', {}).get('macro_f1'))} | {fmt(m.get('ranking', {}).get('P@1'))} | "
                      f"{fmt(m.get('labels_per_text'))} | {fmt(t, '.1f')} | {fmt(ratio, '.2f')} | {fmt(cpu, '.1f')} | "
                      f"{fmt(r.get('peak_rss_mb'), '.0f')} | {r['status']}"
-                     + (f" (row kept from the run started {r['kept_from_run']})" if r.get("kept_from_run") else "") + " |")
+                     + (f" (row kept from the run started {r['kept_from_run']})" if r.get("kept_from_run") else "")
+                     + (f" (median of {len(r['wall_seconds_runs'])} runs: "
+                        + ", ".join(f"{w:.1f}" for w in r["wall_seconds_runs"]) + " s)" if r.get("wall_seconds_runs") else "")
+                     + " |")
     lines.append(f"| (gold) | | | | | {g['gold_labels_per_text']:.2f} | | | | | |")
     for d in result.get("deltas", []):
         lines.append("")
@@ -392,14 +405,28 @@ def run_dataset(name: str, args, mltc_cmd: list[str]) -> dict:
                                   "mltc_source": mltc_source()},
                   "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "contenders": []}
         print(f"== {result_name}: {result['split_sizes']} ({work})", flush=True)
-        for c in contender_commands(paths, work, mltc_cmd, args.mltc_config, args.peers, args.python):
-            if args.only and c["name"] not in args.only:
-                continue
-            print(f"-- {c['name']}: {shlex.join(c['command'])}", flush=True)
+        contenders = [c for c in contender_commands(paths, work, mltc_cmd, args.mltc_config, args.peers, args.python)
+                      if not args.only or c["name"] in args.only]
+        runs: dict[str, list[dict]] = {c["name"]: [] for c in contenders}
+        # rounds over the contenders, so that repeated rows see the same load in turn
+        for rnd in range(args.repeat):
+            for c in contenders:
+                done = runs[c["name"]]
+                if rnd and (c["name"] in args.once or done[-1]["status"] != "ok"):
+                    continue
+                if rnd:  # the outputs of the round before: the command writes them afresh
+                    if c.get("run_dir") is not None:
+                        shutil.rmtree(c["run_dir"], ignore_errors=True)
+                    c["pred"].unlink(missing_ok=True)
+                print(f"-- {c['name']}{f' (round {rnd + 1})' if rnd else ''}: {shlex.join(c['command'])}", flush=True)
+                log = work / f"log-{c['name'].replace(':', '-')}.txt"
+                done.append(run_measured(c["command"], log, args.timeout, args.python, child_env(args)))
+                print(f"   {done[-1]['status']}, {fmt(done[-1].get('wall_seconds'), '.1f')} s, "
+                      f"{fmt(done[-1].get('peak_rss_mb'), '.0f')} MB", flush=True)
+        for c in contenders:
             row = {"name": c["name"], "kind": c["kind"],
                    "command": shlex.join(c["command"]).replace(str(work), "$TMP")}
-            log = work / f"log-{c['name'].replace(':', '-')}.txt"
-            row.update(run_measured(c["command"], log, args.timeout, args.python, child_env(args)))
+            row.update(median_run(runs[c["name"]]))
             if row["status"] == "ok":
                 try:
                     if c["kind"] == "mltc":
@@ -409,8 +436,6 @@ def run_dataset(name: str, args, mltc_cmd: list[str]) -> dict:
                     row["metrics"] = score(c["pred"], gold, train_freq)
                 except Exception as exc:  # a broken prediction file is a result, not a crash of the run
                     row["status"] = f"scoring failed: {type(exc).__name__}: {exc}"
-            print(f"   {row['status']}, {fmt(row.get('wall_seconds'), '.1f')} s, "
-                  f"{fmt(row.get('peak_rss_mb'), '.0f')} MB", flush=True)
             result["contenders"].append(row)
         default = next((r for r in result["contenders"] if r["name"] == "mltc" and "mltc" in r), None)
         if default:
@@ -423,7 +448,6 @@ def run_dataset(name: str, args, mltc_cmd: list[str]) -> dict:
         if after != result["environment"]["mltc_source"]:  # mltc's source changed while this data set ran
             result["environment"]["mltc_source_at_end"] = after
         if args.keep_tmp:
-            import shutil
             shutil.copytree(work, Path(args.keep_tmp) / result_name, dirs_exist_ok=True)
     return result
 
@@ -439,6 +463,12 @@ def main() -> None:
     p.add_argument("--keep-rows", action="store_true",
                    help="With --only: keep the other rows of the data set's existing results file, each marked with "
                         "the run it comes from (their times were measured in that run, not this one).")
+    p.add_argument("--repeat", type=int, default=1,
+                   help="Run each command this many times, in rounds over the contenders, and report the run of "
+                        "median wall time (the lower middle one for an even N; the machine's load moves single "
+                        "timings by +-25%%); rows in --once run once.")
+    p.add_argument("--once", nargs="*", default=["lml-thresholding"],
+                   help="Rows run once whatever --repeat says (default: lml-thresholding, minutes per run).")
     p.add_argument("--timeout", type=float, default=1800, help="Seconds per command before it is recorded as timed out.")
     p.add_argument("--synthetic-scale", choices=["full", "small"], default="full",
                    help="synthetic: full (100k texts, 10k labels) or small (10k texts, 1k labels).")
@@ -452,6 +482,8 @@ def main() -> None:
     p.add_argument("--tmp-dir", help="Where the temporary split/run folders go (default: the system's).")
     p.add_argument("--keep-tmp", help="Copy each data set's temporary folder (splits, logs, predictions) here.")
     args = p.parse_args()
+    if args.repeat < 1:
+        p.error("--repeat must be at least 1")
     mltc_cmd = shlex.split(args.mltc) if args.mltc else default_mltc_command(args.python)
     results = Path(args.results)
     results.mkdir(parents=True, exist_ok=True)

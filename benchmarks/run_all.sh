@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# Regenerate every committed benchmark result (about 30 minutes on 2 cores; the full-size synthetic
+# Regenerate every committed benchmark result (about an hour on 2 cores; the full-size synthetic
 # corpus, 100k texts x 10k labels, is left out: add `synthetic` to the peers line to run it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export MLTC_DATA_DIR="${MLTC_DATA_DIR:-$(cd .. && pwd)/shared/datasets}"
 PY=.venv/bin/python
-# the default against its peers, every data set, whole commands in one run (needs: pip install -e .[bench])
+# the default against its peers, every data set, whole commands in one run (needs: pip install -e .[bench]); each
+# command three times in rounds, the median wall time reported (LibMultiLabel thresholding and the bce row once)
 # (Reuters with three more seeds of the default: the README reports their mean)
-$PY benchmarks/peers.py reuters21578 --timeout 900 --mltc-config "bce=--loss bce" --mltc-config "global=--decision global" \
+$PY benchmarks/peers.py reuters21578 --timeout 900 --repeat 3 --once lml-thresholding mltc:bce --mltc-config "bce=--loss bce" --mltc-config "global=--decision global" \
     --mltc-config "seed1=--seed 1" --mltc-config "seed2=--seed 2" --mltc-config "seed3=--seed 3"
 $PY benchmarks/peers.py reuters21578-all goemotions cail2019-divorce cail2019-labor cail2019-loan \
-    synthetic --synthetic-scale small --timeout 900 --mltc-config "bce=--loss bce" --mltc-config "global=--decision global"
+    synthetic --synthetic-scale small --timeout 900 --repeat 3 --once lml-thresholding mltc:bce --mltc-config "bce=--loss bce" --mltc-config "global=--decision global"
 # how steady the default's decision is: every decision rule over three seeds (fits cached in a fresh folder: a
 # cache from older code would score the rules on its fits)
 $PY benchmarks/decision_study.py reuters21578 reuters21578-all goemotions cail2019-divorce cail2019-labor cail2019-loan \
@@ -22,7 +23,7 @@ $PY benchmarks/peers.py "files:cail2019-all=$UNSEEN/cail2019-all.train.csv,$UNSE
     "files:reuters-places=$UNSEEN/reuters-places.train.txt,$UNSEEN/reuters-places.validation.txt,$UNSEEN/reuters-places.test.txt" \
     "files:reuters-people-orgs=$UNSEEN/reuters-people-orgs.train.tsv,$UNSEEN/reuters-people-orgs.validation.tsv,$UNSEEN/reuters-people-orgs.test.tsv" \
     "files:reuters-titles=$UNSEEN/reuters-titles.train.jsonl,$UNSEEN/reuters-titles.validation.jsonl,$UNSEEN/reuters-titles.test.jsonl" \
-    --timeout 900
+    --timeout 900 --repeat 3
 # the paper's Table 2/3 grid on Reuters (deterministic fit: one seed), timed as the whole compare
 $PY benchmarks/compare.py --data reuters21578 --name reuters --seeds 42 --report
 $PY benchmarks/bench_losses.py
