@@ -113,6 +113,7 @@ def contender_commands(paths: dict[str, Path], work: Path, mltc_cmd: list[str], 
 def run_measured(command: list[str], log: Path, timeout: float, python: str, env: dict) -> dict:
     """Run ``command`` under ``measure.py``; kill its process group after ``timeout`` seconds."""
     report = log.with_suffix(".measure.json")
+    report.unlink(missing_ok=True)  # a round before this one left its report here
     load_before = os.getloadavg()
     t0 = time.perf_counter()
     with open(log, "w") as out:
@@ -138,7 +139,9 @@ def run_measured(command: list[str], log: Path, timeout: float, python: str, env
 
 def median_run(runs: list[dict]) -> dict:
     """One row's measurement from its runs: the run of median wall time (all ok), with every run's wall time
-    in ``wall_seconds_runs`` when there were several; the last run when one failed."""
+    in ``wall_seconds_runs`` when there were several; the last run when one failed. (The predictions scored
+    are the last run's: the commands are deterministic up to the order of LIBLINEAR's dual coordinates
+    when mltc fits labels on two threads, which has not changed a metric between runs here.)"""
     if len(runs) == 1 or any(r["status"] != "ok" for r in runs):
         return dict(runs[-1])
     ordered = sorted(runs, key=lambda r: r["wall_seconds"])
@@ -418,6 +421,8 @@ def run_dataset(name: str, args, mltc_cmd: list[str]) -> dict:
                     if c.get("run_dir") is not None:
                         shutil.rmtree(c["run_dir"], ignore_errors=True)
                     c["pred"].unlink(missing_ok=True)
+                    if c.get("info") is not None:
+                        c["info"].unlink(missing_ok=True)
                 print(f"-- {c['name']}{f' (round {rnd + 1})' if rnd else ''}: {shlex.join(c['command'])}", flush=True)
                 log = work / f"log-{c['name'].replace(':', '-')}.txt"
                 done.append(run_measured(c["command"], log, args.timeout, args.python, child_env(args)))

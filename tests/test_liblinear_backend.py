@@ -237,3 +237,32 @@ def test_direct_call_that_fails_falls_back_to_linearsvc():
     assert prob._direct is None
     np.testing.assert_array_equal(got[0], expected[0])
     np.testing.assert_array_equal(got[1], expected[1])
+
+
+def test_a_direct_call_that_disagrees_with_linearsvc_is_not_used(monkeypatch):
+    """A scikit-learn whose private wrapper took its float arguments in another order would fit wrong models
+    without an error: the once-per-process check against LinearSVC catches it."""
+    from sklearn.svm import _liblinear
+    real = _liblinear.train_wrap
+
+    def swapped(X, Y, is_sparse, solver, eps, bias, C, *rest):  # tolerance and C exchanged
+        return real(X, Y, is_sparse, solver, C, bias, eps, *rest)
+
+    assert LL.direct_call_agrees()  # this scikit-learn: the direct call is LinearSVC's
+    LL.direct_call_agrees.cache_clear()
+    monkeypatch.setattr(_liblinear, "train_wrap", swapped)
+    try:
+        with pytest.warns(RuntimeWarning, match="does not give LinearSVC's weights"):
+            assert not LL.direct_call_agrees()
+        X, Y = _problem(7)
+        prob = LL.SvmProblem(X, "sklearn")
+        assert prob._direct is None
+        expected = linearsvc_weights(X, Y[:, 0])
+        np.testing.assert_array_equal(prob.fit(Y[:, :1], 1.0, 1e-4)[0][:, 0], expected.astype(np.float32))
+    finally:
+        LL.direct_call_agrees.cache_clear()
+
+
+def linearsvc_weights(X, y):
+    from sklearn.svm import LinearSVC
+    return LinearSVC(C=1.0, tol=1e-4, random_state=0).fit(X, y.astype(np.int32)).coef_[0]

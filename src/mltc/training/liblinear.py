@@ -24,10 +24,12 @@ scikit-learn's ``LinearSVC`` do), to the tolerance ``tol``. Two backends solve i
   the synthetic corpus: ``benchmarks/bench_svm_backends.py``, ``benchmarks/results/svm_backends.md``).
 - ``auto`` (default): ``liblinear`` when the binding is installed and the problem has at least
   :data:`AUTO_LIBLINEAR_ENTRIES` text x label entries, else ``sklearn``: every published result of
-  the default on the real benchmark data sets was made with scikit-learn. Below that size scikit-learn's
-  call is as fast per label as the binding started from the full model, without the binding's
-  one-off conversion (``benchmarks/results/svm_backends.md``, 10,000 synthetic texts); at 100,000
-  texts the binding is 2.3x faster per label with three folds (``svm_backends_full.md``).
+  the default on the real benchmark data sets was made with scikit-learn. The threshold is not
+  tuned: what decides is the number of texts more than texts x labels. On 8,000 training texts
+  scikit-learn's call is as fast per label as the binding started from the full model, without
+  the binding's one-off conversion (``benchmarks/results/svm_backends.md``); on 80,000 the binding
+  is 2.3x faster per label with three folds (``svm_backends_full.md``), so there it pays for its
+  conversion after a few labels, while 80,000 texts x 100 labels still gets scikit-learn.
 
 The two backends reach the same optimum within the tolerance; the decisions fitted on their
 scores can still differ (a threshold search turns small score changes into different cuts).
@@ -35,6 +37,7 @@ Labels are spread over ``threads`` Python threads; both backends release the GIL
 """
 from __future__ import annotations
 
+import functools
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -162,34 +165,30 @@ class SvmProblem:
 
     def _sklearn(self, y: np.ndarray, C: float, tol: float, w0: np.ndarray | None) -> np.ndarray:
         assert self.X is not None  # kept for this backend
-        if self._direct is not None:
+        direct = self._direct  # read once: another thread may drop it
+        if direct is not None:
             try:
-                return self._direct(y, C, tol)
+                return direct(y, C, tol)
             except (TypeError, ValueError, AttributeError) as exc:  # a scikit-learn whose private wrapper changed
-                warnings.warn(f"scikit-learn's LIBLINEAR wrapper could not be called directly ({exc}); "
-                              "using LinearSVC for every label", RuntimeWarning, stacklevel=2)
+                if self._direct is not None:
+                    warnings.warn(f"scikit-learn's LIBLINEAR wrapper could not be called directly ({exc}); "
+                                  "using LinearSVC for every label", RuntimeWarning, stacklevel=2)
                 self._direct = None
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.svm import LinearSVC
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            svm = LinearSVC(C=C, tol=tol, random_state=self.seed).fit(self.X, y.astype(np.int32))
-        return np.append(svm.coef_[0], svm.intercept_[0])
+        return _linearsvc(self.X, y, C, tol, self.seed)
 
 
-def sklearn_direct_trainer(X: sp.csr_matrix, seed: int) -> Callable[[np.ndarray, float, float], np.ndarray] | None:
-    """``LinearSVC(C=C, tol=tol, random_state=seed).fit(X, y)`` as one call of scikit-learn's LIBLINEAR wrapper.
+def _linearsvc(X: sp.csr_matrix, y: np.ndarray, C: float, tol: float, seed: int) -> np.ndarray:
+    """``LinearSVC(C, tol, random_state=seed)`` fitted on ``X, y``: weights then intercept."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.svm import LinearSVC
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        svm = LinearSVC(C=C, tol=tol, random_state=seed).fit(X, y.astype(np.int32))
+    return np.append(svm.coef_[0], svm.intercept_[0])
 
-    LinearSVC re-checks the matrix, encodes the labels and computes class weights on every
-    call: about 4 ms of Python per label on 8,500 short texts, held under the GIL (so threads
-    wait for one another), more than LIBLINEAR's own solve for a rare label. Here the checks are
-    made once for the matrix and each label goes straight to the compiled ``train_wrap`` with
-    the arguments LinearSVC would pass (squared hinge, L2, ``dual='auto'``'s choice, intercept
-    as a constant feature 1, unit class and text weights, 1,000 iterations, the seed drawn as
-    ``check_random_state(seed).randint(INT_MAX)``). ``train_wrap`` is private to scikit-learn:
-    None where it is missing, and :meth:`SvmProblem._sklearn` falls back to LinearSVC if a
-    call fails; ``tests/test_liblinear_backend.py`` checks the weights equal LinearSVC's.
-    """
+
+def _direct_call(X: sp.csr_matrix, seed: int) -> Callable[[np.ndarray, float, float], np.ndarray] | None:
+    """The call of scikit-learn's ``train_wrap`` that ``LinearSVC.fit(X, y)`` makes, or None where it is missing."""
     try:
         from sklearn.svm import _liblinear  # type: ignore[attr-defined]
         from sklearn.svm._base import _get_liblinear_solver_type
@@ -211,6 +210,47 @@ def sklearn_direct_trainer(X: sp.csr_matrix, seed: int) -> Callable[[np.ndarray,
         return w[0].copy()
 
     return train
+
+
+@functools.lru_cache(maxsize=1)
+def direct_call_agrees() -> bool:
+    """Whether the direct call gives LinearSVC's weights exactly, checked once per process on two small
+    problems (one solved in the dual, one in the primal) with distinct C and tolerance: a scikit-learn
+    that reordered ``train_wrap``'s arguments of the same type would otherwise fit silently wrong models."""
+    rng = np.random.default_rng(0)
+    try:
+        for n, d in ((40, 90), (90, 40)):
+            X = sp.random(n, d, density=0.2, random_state=1, format="csr", dtype=np.float64)
+            y = (X @ rng.normal(size=d) + 0.1 * rng.normal(size=n) > 0).astype(np.float64)
+            direct = _direct_call(X, 3)
+            if direct is None:
+                return False
+            if not np.array_equal(direct(y, 0.7, 1e-3), _linearsvc(X, y, 0.7, 1e-3, 3)):
+                warnings.warn("scikit-learn's LIBLINEAR wrapper, called directly, does not give LinearSVC's weights "
+                              "with this scikit-learn; using LinearSVC for every label", RuntimeWarning, stacklevel=2)
+                return False
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return True
+
+
+def sklearn_direct_trainer(X: sp.csr_matrix, seed: int) -> Callable[[np.ndarray, float, float], np.ndarray] | None:
+    """``LinearSVC(C=C, tol=tol, random_state=seed).fit(X, y)`` as one call of scikit-learn's LIBLINEAR wrapper.
+
+    LinearSVC re-checks the matrix, encodes the labels and computes class weights on every
+    call: about 4 ms of Python per label on 8,500 short texts, held under the GIL (so threads
+    wait for one another), more than LIBLINEAR's own solve for a rare label. Here the checks are
+    made once for the matrix and each label goes straight to the compiled ``train_wrap`` with
+    the arguments LinearSVC would pass (squared hinge, L2, ``dual='auto'``'s choice, intercept
+    as a constant feature 1, unit class and text weights, 1,000 iterations, the seed drawn as
+    ``check_random_state(seed).randint(INT_MAX)``). ``train_wrap`` is private to scikit-learn, so
+    this is None where it is missing or where :func:`direct_call_agrees` finds that it does not
+    give LinearSVC's weights (checked once per process), and :meth:`SvmProblem._sklearn` falls
+    back to LinearSVC if a call fails; ``tests/test_liblinear_backend.py`` checks all three.
+    """
+    if not direct_call_agrees():
+        return None
+    return _direct_call(X, seed)
 
 
 def _each(fn: Callable[[int], None], k: int, threads: int) -> None:
