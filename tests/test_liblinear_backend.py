@@ -250,6 +250,13 @@ def test_a_direct_call_that_disagrees_with_linearsvc_is_not_used(monkeypatch):
 
     assert LL.direct_call_agrees()  # this scikit-learn: the direct call is LinearSVC's
     LL.direct_call_agrees.cache_clear()
+    # LinearSVC keeps the real wrapper (as it would: scikit-learn updates its own call), the direct call sees
+    # the reordered one
+    import types
+
+    import sklearn.svm._base as base
+    monkeypatch.setattr(base, "liblinear", types.SimpleNamespace(train_wrap=real,
+                                                                  set_verbosity_wrap=_liblinear.set_verbosity_wrap))
     monkeypatch.setattr(_liblinear, "train_wrap", swapped)
     try:
         with pytest.warns(RuntimeWarning, match="does not give LinearSVC's weights"):
