@@ -28,7 +28,7 @@ scikit-learn's ``LinearSVC`` do), to the tolerance ``tol``. Two backends solve i
   tuned: what decides is the number of texts more than texts x labels. On 8,000 training texts
   scikit-learn's call is as fast per label as the binding started from the full model, without
   the binding's one-off conversion (``benchmarks/results/svm_backends.md``); on 80,000 the binding
-  is 2.3x faster per label with three folds (``svm_backends_full.md``), so there it pays for its
+  is about 2x faster per label with three folds (``svm_backends_full.md``), so there it pays for its
   conversion after a few labels, while 80,000 texts x 100 labels still gets scikit-learn.
 
 The two backends reach the same optimum within the tolerance; the decisions fitted on their
@@ -238,7 +238,7 @@ def sklearn_direct_trainer(X: sp.csr_matrix, seed: int) -> Callable[[np.ndarray,
     """``LinearSVC(C=C, tol=tol, random_state=seed).fit(X, y)`` as one call of scikit-learn's LIBLINEAR wrapper.
 
     LinearSVC re-checks the matrix, encodes the labels and computes class weights on every
-    call: about 4 ms of Python per label on 8,500 short texts, held under the GIL (so threads
+    call: 2-3 ms of Python per label on 8,000 texts (``benchmarks/bench_svm_backends.py``), held under the GIL (so threads
     wait for one another), more than LIBLINEAR's own solve for a rare label. Here the checks are
     made once for the matrix and each label goes straight to the compiled ``train_wrap`` with
     the arguments LinearSVC would pass (squared hinge, L2, ``dual='auto'``'s choice, intercept
