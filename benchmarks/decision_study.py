@@ -219,8 +219,8 @@ def rule_auto_repeated(repeats: int, below: float = np.inf) -> Callable[[dict[st
     def rule(d: dict[str, Any], seed: int) -> tuple[np.ndarray, str]:
         from mltc.decision.choose import choose_decision
         from mltc.decision.cv import CVPerLabelThreshold
-        th = repeated_cv_logits(d, seed, repeats, below)
-        cv = CVPerLabelThreshold(1.0 / (1.0 + np.exp(-np.clip(th, -80, 80))))
+        from scipy.special import expit
+        cv = CVPerLabelThreshold(expit(repeated_cv_logits(d, seed, repeats, below)))
         dec, report = choose_decision("auto", d["val"], d["Y_val"], cv, False, {}, seed=seed)
         return dec.predict(d["test"]), report.get("chosen", "auto")
     return rule

@@ -137,6 +137,15 @@ def run_measured(command: list[str], log: Path, timeout: float, python: str, env
     return {**result, "status": "ok"}
 
 
+def clear_outputs(contender: dict) -> None:
+    """Remove what a contender's command wrote (run folder, predictions, info), so a repeat writes it afresh."""
+    if contender.get("run_dir") is not None:
+        shutil.rmtree(contender["run_dir"], ignore_errors=True)
+    for key in ("pred", "info"):
+        if contender.get(key) is not None:
+            contender[key].unlink(missing_ok=True)
+
+
 def median_run(runs: list[dict]) -> dict:
     """One row's measurement from its runs: the run of median wall time (all ok), with every run's wall time
     in ``wall_seconds_runs`` when there were several; the last run when one failed. (The predictions scored
@@ -417,12 +426,8 @@ def run_dataset(name: str, args, mltc_cmd: list[str]) -> dict:
                 done = runs[c["name"]]
                 if rnd and (c["name"] in args.once or done[-1]["status"] != "ok"):
                     continue
-                if rnd:  # the outputs of the round before: the command writes them afresh
-                    if c.get("run_dir") is not None:
-                        shutil.rmtree(c["run_dir"], ignore_errors=True)
-                    c["pred"].unlink(missing_ok=True)
-                    if c.get("info") is not None:
-                        c["info"].unlink(missing_ok=True)
+                if rnd:
+                    clear_outputs(c)
                 print(f"-- {c['name']}{f' (round {rnd + 1})' if rnd else ''}: {shlex.join(c['command'])}", flush=True)
                 log = work / f"log-{c['name'].replace(':', '-')}.txt"
                 done.append(run_measured(c["command"], log, args.timeout, args.python, child_env(args)))

@@ -7,6 +7,7 @@ numbers. Texts longer than ``MAX_CHARS`` are cut before featurizing (documented 
 from __future__ import annotations
 
 import re
+from typing import Iterator
 
 MAX_CHARS = 100_000
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af"
@@ -31,11 +32,15 @@ def tokenize(text: str) -> list[str]:
 UNSPACED_TOKEN_LENGTH = 15.0
 
 
+def _sampled(texts: list[str], sample: int) -> Iterator[str]:
+    """The first ``sample`` texts, each cut to 5,000 characters: enough to tell how a corpus is written."""
+    return (clip(t, 5000) for t in texts[:sample])
+
+
 def mean_token_length(texts: list[str], sample: int = 2000) -> float:
     """Non-space characters per whitespace-separated token in (a sample of) texts (0 for no text)."""
     chars = tokens = 0
-    for t in texts[:sample]:
-        t = clip(t, 5000)
+    for t in _sampled(texts, sample):
         parts = t.split()
         tokens += len(parts)
         chars += sum(len(p) for p in parts)
@@ -51,8 +56,7 @@ def needs_char_ngrams(texts: list[str]) -> bool:
 def cjk_ratio(texts: list[str], sample: int = 2000) -> float:
     """Share of CJK characters among non-space characters in (a sample of) texts."""
     chars = cjk = 0
-    for t in texts[:sample]:
-        t = clip(t, 5000)
+    for t in _sampled(texts, sample):
         chars += len(t) - len(_SPACE.findall(t))
         cjk += len(_CJK_CHAR.findall(t))
     return cjk / chars if chars else 0.0
