@@ -27,7 +27,7 @@ import scipy.sparse as sp
 HERE = Path(__file__).resolve().parent
 
 
-def load(name: str, scale: str = "small"):
+def load(name: str):
     import mltc
     if name.startswith("synthetic"):
         sys.path.insert(0, str(HERE))
@@ -35,15 +35,24 @@ def load(name: str, scale: str = "small"):
 
         import synthetic
         folder = Path(tempfile.mkdtemp())
-        paths = synthetic.write_splits(folder, scale)
+        paths = synthetic.write_splits(folder, name.partition("-")[2] or "full")
         from mltc.data import load_files
         return load_files(str(paths["train"]), str(paths["validation"]), str(paths["test"]))
+    if name.startswith("files:"):  # files:NAME=train,validation,test, as benchmarks/peers.py reads them
+        from mltc.data import load_files
+        tr, va, te = name.partition("=")[2].split(",")
+        return load_files(tr, va, te, **({"label_sep": "|"} if tr.endswith((".csv", ".tsv")) else {}))
     return mltc.load_dataset(name)
+
+
+def short_name(name: str) -> str:
+    """The name a data set is cached and reported under (``files:NAME=...`` -> ``NAME``)."""
+    return name[len("files:"):].partition("=")[0] if name.startswith("files:") else name
 
 
 def capture(name: str, seed: int, cache: Path) -> dict[str, Any]:
     """Fit the default on ``name`` with ``seed``; the arrays every rule needs (cached)."""
-    path = cache / f"{name}-seed{seed}.npz"
+    path = cache / f"{short_name(name)}-seed{seed}.npz"
     if path.exists():
         z = np.load(path, allow_pickle=False)
         blocks = int(z["blocks"])
@@ -305,9 +314,9 @@ def main() -> None:
             for rname, rule in rules.items():
                 pred, chosen = rule(d, seed)
                 s = score(d["Y_test"], pred, d["freq"])
-                rows.append({"dataset": name, "seed": seed, "rule": rname, "chosen": chosen, **s})
-                print(f"{name:18s} seed {seed} {rname:24s} {chosen:10s} micro {s['micro']:6.2f} macro {s['macro']:6.2f} "
-                      f"tail {s['tail']:6.2f} lpt {s['lpt']:.2f}", flush=True)
+                rows.append({"dataset": short_name(name), "seed": seed, "rule": rname, "chosen": chosen, **s})
+                print(f"{short_name(name):18s} seed {seed} {rname:24s} {chosen:10s} micro {s['micro']:6.2f} "
+                      f"macro {s['macro']:6.2f} tail {s['tail']:6.2f} lpt {s['lpt']:.2f}", flush=True)
     lines = ["# How steady is the default's decision? (`benchmarks/decision_study.py`)", "",
              "Test micro-F1 / macro-F1 / tail macro-F1 (labels with training frequency <= 8), mean +- standard "
              f"deviation over seeds {', '.join(map(str, args.seeds))}; every rule's choices made on validation or "
@@ -316,7 +325,7 @@ def main() -> None:
              f"{' '.join(map(str, args.seeds))} --out benchmarks/results/decision_study`.", "",
              "| data set | rule | micro-F1 | macro-F1 | tail macro-F1 | labels/text | chosen |",
              "|---|---|---:|---:|---:|---:|---|"]
-    for name in args.datasets:
+    for name in map(short_name, args.datasets):
         for rname in rules:
             r = [x for x in rows if x["dataset"] == name and x["rule"] == rname]
             mi, ma, ta, lpt = (np.array([x[k] for x in r]) for k in ("micro", "macro", "tail", "lpt"))

@@ -23,7 +23,7 @@ mltc's test predictions are made after its timed command, from the saved run fol
 ``mltc.load(RUN)`` (the fitted decision), and written in the peers' format.
 
     python benchmarks/peers.py reuters21578 cail2019-loan
-    python benchmarks/peers.py synthetic --synthetic-scale small
+    python benchmarks/peers.py synthetic --synthetic-scale small    # or: peers.py synthetic-small
     python benchmarks/peers.py reuters21578 --mltc-config "mlp=--model tfidf-mlp"
 """
 from __future__ import annotations
@@ -68,9 +68,10 @@ def write_jsonl(path: Path, examples) -> None:
 
 def prepare_splits(name: str, folder: Path, scale: str) -> tuple[str, dict[str, Path], dict]:
     """Write the three splits of ``name`` into ``folder``; returns (result name, paths, source info)."""
-    if name == "synthetic":
+    if name == "synthetic" or name.startswith("synthetic-"):  # synthetic-SCALE names its scale
         sys.path.insert(0, str(HERE))
         import synthetic
+        scale = name[len("synthetic-"):] if name.startswith("synthetic-") else scale
         paths = synthetic.write_splits(folder, scale)
         meta = json.loads((folder / "meta.json").read_text())
         return ("synthetic" if scale == "full" else f"synthetic-{scale}"), paths, {"synthetic": meta}
@@ -480,8 +481,9 @@ def main() -> None:
     p.add_argument("--once", nargs="*", default=["lml-thresholding"],
                    help="Rows run once whatever --repeat says (default: lml-thresholding, minutes per run).")
     p.add_argument("--timeout", type=float, default=1800, help="Seconds per command before it is recorded as timed out.")
-    p.add_argument("--synthetic-scale", choices=["full", "small"], default="full",
-                   help="synthetic: full (100k texts, 10k labels) or small (10k texts, 1k labels).")
+    p.add_argument("--synthetic-scale", choices=["full", "small", "phrases"], default="full",
+                   help="synthetic: full (100k texts, 10k labels), small (10k texts, 1k labels) or phrases (5k "
+                        "short CJK phrases, 3.2k labels); a data set named synthetic-SCALE takes its own scale.")
     p.add_argument("--omp-wait-policy", default="PASSIVE", choices=["PASSIVE", "ACTIVE", "inherit"],
                    help="OMP_WAIT_POLICY for every command. PASSIVE (default): OpenMP threads sleep instead of "
                         "spinning, which keeps LIBLINEAR's and torch's threads from stalling on a shared, "

@@ -9,6 +9,12 @@ its labels, and rare labels have few training texts: a long tail that can be lea
 
     python benchmarks/synthetic.py --scale small --out /tmp/synth      # 10k texts, 1k labels
     python benchmarks/synthetic.py --out /tmp/synth                    # 100k texts, 10k labels
+    python benchmarks/synthetic.py --scale phrases --out /tmp/synth    # 5k short phrases, 3.2k labels
+
+The ``phrases`` scale mimics a set of short Chinese phrases with thousands of labels, most
+seen once or never in training: 3 to 9 "words" per text, about 1.3 labels per text, and each
+word written as one or two CJK characters with no spaces between words (so mltc reads it with
+character n-grams, as it would read Chinese).
 
 Same arguments, same files (numpy ``default_rng(seed)``).
 """
@@ -23,14 +29,21 @@ import numpy as np
 SCALES = {
     "full": dict(num_texts=100_000, num_labels=10_000, content_vocab=30_000, noise_vocab=5_000),
     "small": dict(num_texts=10_000, num_labels=1_000, content_vocab=6_000, noise_vocab=2_000),
+    "phrases": dict(num_texts=5_000, num_labels=3_200, content_vocab=4_000, noise_vocab=1_500, mean_labels=1.3,
+                    words_per_label=4, signal=0.45, min_len=3, max_len=9, script="cjk"),
 }
+#: the CJK Unified Ideographs the ``cjk`` script draws its characters from
+CJK_FIRST, CJK_COUNT = 0x4E00, 3000
 SPLIT = (0.8, 0.1, 0.1)
 
 
 def generate(num_texts: int, num_labels: int, content_vocab: int, noise_vocab: int, *, seed: int = 0,
              zipf: float = 1.0, mean_labels: float = 2.0, words_per_label: int = 8, signal: float = 0.2,
-             min_len: int = 30, max_len: int = 120) -> tuple[list[str], list[list[str]]]:
-    """Texts and label lists (see the module docstring)."""
+             min_len: int = 30, max_len: int = 120, script: str = "latin") -> tuple[list[str], list[list[str]]]:
+    """Texts and label lists (see the module docstring); ``script='cjk'`` writes each word as one
+    or two CJK characters (content words two) and joins them without spaces."""
+    if script not in ("latin", "cjk"):
+        raise ValueError(f"script must be 'latin' or 'cjk', got {script!r}")
     rng = np.random.default_rng(seed)
     label_cdf = np.cumsum(1.0 / np.arange(1, num_labels + 1) ** zipf)
     label_cdf /= label_cdf[-1]
@@ -42,6 +55,15 @@ def generate(num_texts: int, num_labels: int, content_vocab: int, noise_vocab: i
     names = [f"L{j:05d}" for j in range(num_labels)]
     content = [f"c{w}" for w in range(content_vocab)]
     noise = [f"n{w}" for w in range(noise_vocab)]
+    sep = " "
+    if script == "cjk":
+        glyphs = np.random.default_rng(seed + 1)
+
+        def word(chars: int) -> str:
+            return "".join(chr(CJK_FIRST + int(c)) for c in glyphs.integers(0, CJK_COUNT, size=chars))
+        content = [word(2) for _ in content]
+        noise = [word(int(glyphs.integers(1, 3))) for _ in noise]
+        sep = ""
 
     counts = 1 + rng.poisson(mean_labels - 1, size=num_texts)
     draws = np.searchsorted(label_cdf, rng.random((num_texts, 4 * int(counts.max()))))
@@ -56,7 +78,7 @@ def generate(num_texts: int, num_labels: int, content_vocab: int, noise_vocab: i
         noise_rank = np.searchsorted(noise_cdf, rng.random(n))
         tokens = [content[topic_words[own[which[k]], word_rank[k]]] if is_topic[k] else noise[noise_rank[k]]
                   for k in range(n)]
-        texts.append(" ".join(tokens))
+        texts.append(sep.join(tokens))
         labels.append([names[j] for j in sorted(own)])
     return texts, labels
 
@@ -74,7 +96,7 @@ def write_splits(out: str | Path, scale: str = "full", seed: int = 0) -> dict[st
         paths[split] = out / f"{split}.jsonl"
         with open(paths[split], "w", encoding="utf-8") as f:
             for i in rows:
-                f.write(json.dumps({"text": texts[i], "labels": labels[i]}) + "\n")
+                f.write(json.dumps({"text": texts[i], "labels": labels[i]}, ensure_ascii=False) + "\n")
     meta = {"scale": scale, "seed": seed, **params, "split": dict(zip(("train", "validation", "test"), SPLIT)),
             "mean_labels_per_text": round(sum(map(len, labels)) / n, 3),
             "labels_used": len({l for ls in labels for l in ls})}

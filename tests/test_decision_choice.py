@@ -83,6 +83,8 @@ def test_at_least_one_label_per_text_where_every_training_text_has_one():
     """auto predicts at least one label per text when (nearly) every training text carries one, after the
     choice: the candidates are compared without the minimum, the same one is chosen."""
     scores, Y, cv = _scored_problem()
+    Y = Y.copy()
+    Y[np.arange(len(Y)), scores.argmax(1)] |= ~Y.any(1)  # every validation text has a label, as in training
     plain, rep0 = choose_decision("auto", scores, Y, CVPerLabelThreshold(cv.thresholds_), False, {}, seed=1,
                                   labelled_share=0.5)
     assert plain.min_labels == 0 and "min_labels" not in rep0 and (plain.predict(scores).sum(1) == 0).any()
@@ -94,6 +96,32 @@ def test_at_least_one_label_per_text_where_every_training_text_has_one():
     np.testing.assert_array_equal(pred[plain.predict(scores).sum(1) > 0], plain.predict(scores)[plain.predict(scores).sum(1) > 0])
     empty = plain.predict(scores).sum(1) == 0
     assert (pred[empty].argmax(1) == scores[empty].argmax(1)).all() and (pred[empty].sum(1) == 1).all()
+
+
+def test_no_minimum_where_validation_shows_it_costs_more_than_one_standard_error():
+    """Texts whose gold labels were never (or once) seen in training pass no threshold, and their
+    best-scored label is wrong: forcing one on them costs precision, so the minimum is dropped and the
+    report says what was compared; a minimum that changes nothing (or helps) stays."""
+    scores, Y, cv = _scored_problem()
+    Y = Y.copy()
+    rng = np.random.default_rng(3)
+    lost = rng.random(len(Y)) < 0.5  # half the texts: only labels the model cannot score
+    Y[lost] = False
+    scores = scores.copy()
+    scores[lost] = rng.random((lost.sum(), Y.shape[1])) * 0.5  # below every threshold
+    dec, rep = choose_decision("auto", scores, Y, CVPerLabelThreshold(cv.thresholds_), False, {}, seed=1,
+                               labelled_share=1.0)
+    info = rep["min_labels"]
+    assert dec.min_labels == 0 and info["value"] == 0 and info["labelled_share"] == 1.0
+    without, with_min = info["without"], info["with_minimum"]
+    gap = without["micro_f1"] + without["macro_f1"] - with_min["micro_f1"] - with_min["macro_f1"]
+    assert gap > info["difference_se"] > 0
+    assert (dec.predict(scores)[lost].sum(1) == 0).all() and with_min["labels_per_text"] > without["labels_per_text"]
+    # the same texts with their best-scored label right: the minimum helps and stays
+    Y[lost, scores[lost].argmax(1)] = True
+    dec, rep = choose_decision("auto", scores, Y, CVPerLabelThreshold(cv.thresholds_), False, {}, seed=1,
+                               labelled_share=1.0)
+    assert dec.min_labels == 1 and rep["min_labels"] == {"value": 1, "labelled_share": 1.0}
 
 
 def test_a_given_min_labels_is_kept_and_other_decisions_are_untouched():

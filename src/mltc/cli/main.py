@@ -83,8 +83,7 @@ def train(out, resume, progress, fine_grained, level_names, config_file, **kw):
         rule = cands.get("one_se") or {}
         why = (f" (preferred to {rule['best']}: within one standard error, {rule['difference_se']:.2f})"
                if rule.get("best") and rule["best"] != cands["chosen"] else "")
-        minimum = ("; then at least one label per text (every training text has one)"
-                   if cands.get("min_labels") else "")
+        minimum = _minimum_note(cands.get("min_labels"))
         click.echo(f"decision chosen on validation (micro/macro-F1, cross-fitted where fitted on it): "
                    f"{cands['chosen']}{why}  [{scored}]{minimum}")
     if data.test:
@@ -95,6 +94,18 @@ def train(out, resume, progress, fine_grained, level_names, config_file, **kw):
         write_json(Path(out) / "evaluation.json", report)
         click.echo(format_evaluation(report))
     click.echo(f"model saved in {Path(out) / 'model'}")
+
+
+def _minimum_note(info: dict | None) -> str:
+    """What the decision's choice said of at least one label per text (``decision_candidates['min_labels']``)."""
+    if not info:
+        return ""
+    if info.get("value"):
+        return "; then at least one label per text (every training text has one)"
+    a, b = info["with_minimum"], info["without"]
+    return (f"; no minimum of one label per text, though every training text has one: validation scores "
+            f"{b['micro_f1']:.2f}/{b['macro_f1']:.2f} without it, {a['micro_f1']:.2f}/{a['macro_f1']:.2f} with it "
+            f"(more than one standard error, {info['difference_se']:.2f}, apart)")
 
 
 # --------------------------------------------------------------------------- evaluate
