@@ -45,6 +45,11 @@ def load(name: str):
     return mltc.load_dataset(name)
 
 
+def shown_name(name: str) -> str:
+    """``name`` as the summary's command line shows it (a ``files:`` set without its temporary paths)."""
+    return f"files:{short_name(name)}=..." if name.startswith("files:") else name
+
+
 def short_name(name: str) -> str:
     """The name a data set is cached and reported under (``files:NAME=...`` -> ``NAME``)."""
     return name[len("files:"):].partition("=")[0] if name.startswith("files:") else name
@@ -321,8 +326,10 @@ def main() -> None:
              "Test micro-F1 / macro-F1 / tail macro-F1 (labels with training frequency <= 8), mean +- standard "
              f"deviation over seeds {', '.join(map(str, args.seeds))}; every rule's choices made on validation or "
              "the training folds only. Seeds change the cross-validation folds and the bootstrap. Regenerate: "
-             f"`python benchmarks/decision_study.py {' '.join(args.datasets)} --seeds "
-             f"{' '.join(map(str, args.seeds))} --out benchmarks/results/decision_study`.", "",
+             f"`python benchmarks/decision_study.py {' '.join(map(shown_name, args.datasets))} --seeds "
+             f"{' '.join(map(str, args.seeds))} --out benchmarks/results/decision_study`"
+             + (" (`files:` sets written by `benchmarks/make_unseen_sets.py`; the whole line is in "
+                "`benchmarks/run_all.sh`)" if any(n.startswith("files:") for n in args.datasets) else "") + ".", "",
              "| data set | rule | micro-F1 | macro-F1 | tail macro-F1 | labels/text | chosen |",
              "|---|---|---:|---:|---:|---:|---|"]
     for name in map(short_name, args.datasets):

@@ -11,14 +11,19 @@ PY=.venv/bin/python
 $PY benchmarks/peers.py reuters21578 --timeout 900 --repeat 3 --once lml-thresholding mltc:bce --mltc-config "bce=--loss bce" --mltc-config "global=--decision global" \
     --mltc-config "seed1=--seed 1" --mltc-config "seed2=--seed 2" --mltc-config "seed3=--seed 3"
 $PY benchmarks/peers.py reuters21578-all goemotions cail2019-divorce cail2019-labor cail2019-loan \
-    synthetic --synthetic-scale small --timeout 900 --repeat 3 --once lml-thresholding mltc:bce --mltc-config "bce=--loss bce" --mltc-config "global=--decision global"
-# how steady the default's decision is: every decision rule over three seeds (fits cached in a fresh folder: a
-# cache from older code would score the rules on its fits)
-$PY benchmarks/decision_study.py reuters21578 reuters21578-all goemotions cail2019-divorce cail2019-labor cail2019-loan \
-    synthetic-small --seeds 1 2 3 --cache "$(mktemp -d)" --out benchmarks/results/decision_study
+    synthetic-small synthetic-phrases --timeout 900 --repeat 3 --once lml-thresholding mltc:bce --mltc-config "bce=--loss bce" --mltc-config "global=--decision global"
 # four sets nobody tuned on, read as a new user would give them (CSV and TSV with '|' labels; fastText lines; JSON Lines)
 UNSEEN=$(mktemp -d)
 $PY benchmarks/make_unseen_sets.py "$UNSEEN"
+# how steady the default's decision is: every decision rule over three seeds (fits cached in a fresh folder: a
+# cache from older code would score the rules on its fits)
+$PY benchmarks/decision_study.py reuters21578 reuters21578-all goemotions cail2019-divorce cail2019-labor cail2019-loan \
+    synthetic-small synthetic-phrases \
+    "files:cail2019-all=$UNSEEN/cail2019-all.train.csv,$UNSEEN/cail2019-all.validation.csv,$UNSEEN/cail2019-all.test.csv" \
+    "files:reuters-places=$UNSEEN/reuters-places.train.txt,$UNSEEN/reuters-places.validation.txt,$UNSEEN/reuters-places.test.txt" \
+    "files:reuters-people-orgs=$UNSEEN/reuters-people-orgs.train.tsv,$UNSEEN/reuters-people-orgs.validation.tsv,$UNSEEN/reuters-people-orgs.test.tsv" \
+    "files:reuters-titles=$UNSEEN/reuters-titles.train.jsonl,$UNSEEN/reuters-titles.validation.jsonl,$UNSEEN/reuters-titles.test.jsonl" \
+    --seeds 1 2 3 --cache "$(mktemp -d)" --out benchmarks/results/decision_study
 $PY benchmarks/peers.py "files:cail2019-all=$UNSEEN/cail2019-all.train.csv,$UNSEEN/cail2019-all.validation.csv,$UNSEEN/cail2019-all.test.csv" \
     "files:reuters-places=$UNSEEN/reuters-places.train.txt,$UNSEEN/reuters-places.validation.txt,$UNSEEN/reuters-places.test.txt" \
     "files:reuters-people-orgs=$UNSEEN/reuters-people-orgs.train.tsv,$UNSEEN/reuters-people-orgs.validation.tsv,$UNSEEN/reuters-people-orgs.test.tsv" \
