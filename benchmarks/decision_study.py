@@ -126,8 +126,20 @@ def rule_named(kind: str, minimum: bool = True, **options: Any) -> Callable[[dic
         cv = cv_thresholds(d["oof"], d["Y"], d["freq"], d["Y"].shape[1])
         dec, report = choose_decision(kind, d["val"], d["Y_val"], cv, False, dict(options), seed=seed,
                                       labelled_share=labelled_share(d) if minimum else 0.0)
-        return dec.predict(d["test"]), report.get("chosen", kind)
+        dropped = report.get("min_labels", {}).get("value") == 0
+        return dec.predict(d["test"]), report.get("chosen", kind) + (" (no minimum)" if dropped else "")
     return rule
+
+
+def rule_minimum_always(d: dict[str, Any], seed: int) -> tuple[np.ndarray, str]:
+    """``auto`` as it was before the minimum could be dropped: chosen without it, then at least one label per
+    text wherever 99% of the training texts have one, whatever validation says."""
+    from mltc.decision.choose import LABELLED_SHARE_FOR_ONE_LABEL, choose_decision
+    from mltc.decision.cv import cv_thresholds
+    cv = cv_thresholds(d["oof"], d["Y"], d["freq"], d["Y"].shape[1])
+    dec, report = choose_decision("auto", d["val"], d["Y_val"], cv, False, {}, seed=seed, labelled_share=0.0)
+    dec.min_labels = int(labelled_share(d) >= LABELLED_SHARE_FOR_ONE_LABEL)
+    return dec.predict(d["test"]), report.get("chosen", "auto")
 
 
 def labelled_share(d: dict[str, Any]) -> float:
@@ -240,6 +252,38 @@ def rule_auto_repeated(repeats: int, below: float = np.inf) -> Callable[[dict[st
     return rule
 
 
+def blind_labels(d: dict[str, Any]) -> np.ndarray:
+    """Labels with training texts but no fold holding positives both in its training part and in its held-out
+    part: their cross-validated cut only says "above every held-out score" (mostly labels seen once)."""
+    Yc = d["Y"].tocsc()
+    informative = np.zeros(Yc.shape[1], dtype=int)
+    for block in d["oof"]:
+        cols, fold_of = block[0], np.asarray(block[2])
+        for j in np.asarray(cols):
+            rows = Yc.indices[Yc.indptr[j]:Yc.indptr[j + 1]]
+            held = np.bincount(fold_of[rows], minlength=int(fold_of.max()) + 1)
+            informative[j] = int(((held > 0) & (len(rows) - held > 0)).sum())
+    return (informative == 0) & (np.asarray(d["freq"]) > 0)
+
+
+def rule_auto_blind(fill: str) -> Callable[[dict[str, Any], int], tuple[np.ndarray, str]]:
+    """``auto`` whose cross-validated thresholds of :func:`blind_labels` are replaced: ``fill='global'`` by the
+    global threshold fitted on validation (so the candidate is, in part, fitted on validation), ``'never'`` by
+    a threshold no score reaches."""
+    def rule(d: dict[str, Any], seed: int) -> tuple[np.ndarray, str]:
+        from mltc.decision.choose import choose_decision
+        from mltc.decision.cv import CVPerLabelThreshold, cv_thresholds
+        from mltc.decision.thresholds import WIDE_GRID, GlobalThreshold
+        cv = cv_thresholds(d["oof"], d["Y"], d["freq"], d["Y"].shape[1])
+        blind = blind_labels(d)
+        th = cv.thresholds_.copy()
+        th[blind] = GlobalThreshold(grid=WIDE_GRID).fit(d["val"], d["Y_val"]).threshold_ if fill == "global" else 1.0
+        dec, report = choose_decision("auto", d["val"], d["Y_val"], CVPerLabelThreshold(th, cv.objective, cv.folds),
+                                      False, {}, seed=seed, labelled_share=labelled_share(d))
+        return dec.predict(d["test"]), f"{report.get('chosen', 'auto')} ({int(blind.sum())} blind)"
+    return rule
+
+
 def rule_auto_masked_shift(by: str, at_least: int, **options: Any) -> Callable[[dict[str, Any], int], tuple[np.ndarray, str]]:
     """``auto`` whose ``cv+shift`` moves only the labels with at least ``at_least`` training texts (``by='train'``)
     or validation positives (``by='val'``): validation can only tune what it sees."""
@@ -281,6 +325,8 @@ RULES: dict[str, Callable[[dict[str, Any], int], tuple[np.ndarray, str]]] = {
     "auto": rule_named("auto"),
     # before at least one label per text (where every training text has one) was added after the choice
     "auto (no minimum)": rule_named("auto", minimum=False),
+    # before validation could drop that minimum (one standard error worse with it)
+    "auto (minimum always)": rule_minimum_always,
     # the rule before tiers (commit 89f8490): the best of cv, cv+shift and global, per-label within one SE
     "auto (previous)": lambda d, seed: rule_simplest_within_se(d, seed, {"cv": 0, "cv+shift": 0, "global": 0,
                                                                         "per-label": 1}),
@@ -296,6 +342,9 @@ RULES: dict[str, Callable[[dict[str, Any], int], tuple[np.ndarray, str]]] = {
     "shrunk 1": rule_shrunk(1),
     "cv x3 <9": rule_repeated_cv(3, 9),
     "auto x3 <9": rule_auto_repeated(3, 9),
+    # labels no fold can test (mostly seen once): the global threshold, or never predicted
+    "auto blind global": rule_auto_blind("global"),
+    "auto blind never": rule_auto_blind("never"),
     "auto x3": rule_auto_repeated(3),
     "cv f1": rule_cv_objective("f1"),
     "pooled": rule_pooled("micro+macro"),

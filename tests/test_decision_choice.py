@@ -89,7 +89,8 @@ def test_at_least_one_label_per_text_where_every_training_text_has_one():
                                   labelled_share=0.5)
     assert plain.min_labels == 0 and "min_labels" not in rep0 and (plain.predict(scores).sum(1) == 0).any()
     dec, rep = choose_decision("auto", scores, Y, cv, False, {}, seed=1, labelled_share=1.0)
-    assert rep["chosen"] == rep0["chosen"] and rep["min_labels"] == {"value": 1, "labelled_share": 1.0}
+    assert rep["chosen"] == rep0["chosen"] and rep["min_labels"]["value"] == 1
+    assert rep["min_labels"]["labelled_share"] == 1.0 and "without" in rep["min_labels"]  # it changed predictions
     pred = dec.predict(scores)
     assert (pred.sum(1) >= 1).all()
     # only texts that passed no threshold change: they get their best-scored label
@@ -121,7 +122,27 @@ def test_no_minimum_where_validation_shows_it_costs_more_than_one_standard_error
     Y[lost, scores[lost].argmax(1)] = True
     dec, rep = choose_decision("auto", scores, Y, CVPerLabelThreshold(cv.thresholds_), False, {}, seed=1,
                                labelled_share=1.0)
-    assert dec.min_labels == 1 and rep["min_labels"] == {"value": 1, "labelled_share": 1.0}
+    assert dec.min_labels == 1 and rep["min_labels"]["value"] == 1
+    with_min, without = rep["min_labels"]["with_minimum"], rep["min_labels"]["without"]
+    assert with_min["micro_f1"] + with_min["macro_f1"] > without["micro_f1"] + without["macro_f1"]
+
+
+def test_a_minimum_that_costs_less_than_one_standard_error_is_kept():
+    """The minimum is the preferred side: a small loss on validation (a few texts whose best label is
+    wrong) within one standard error keeps it."""
+    scores, Y, cv = _scored_problem()
+    Y = Y.copy()
+    Y[np.arange(len(Y)), scores.argmax(1)] |= ~Y.any(1)
+    th = CVPerLabelThreshold(cv.thresholds_)
+    empty = th.predict(scores).sum(1) == 0
+    wrong = np.flatnonzero(empty)[:6]  # six texts that pass no threshold: their best label made wrong
+    Y[wrong, scores[wrong].argmax(1)] = False
+    dec, rep = choose_decision("auto", scores, Y, th, False, {}, seed=1, labelled_share=1.0)
+    info = rep["min_labels"]
+    loss = (info["without"]["micro_f1"] + info["without"]["macro_f1"]
+            - info["with_minimum"]["micro_f1"] - info["with_minimum"]["macro_f1"])
+    assert 0 < loss <= info["difference_se"]
+    assert dec.min_labels == 1 and info["value"] == 1
 
 
 def test_a_given_min_labels_is_kept_and_other_decisions_are_untouched():

@@ -100,10 +100,12 @@ def _minimum_note(info: dict | None) -> str:
     """What the decision's choice said of at least one label per text (``decision_candidates['min_labels']``)."""
     if not info:
         return ""
+    share = info.get("labelled_share", 1.0)
+    who = "every training text has one" if share >= 1 else f"{share:.1%} of the training texts have one"
     if info.get("value"):
-        return "; then at least one label per text (every training text has one)"
+        return f"; then at least one label per text ({who})"
     a, b = info["with_minimum"], info["without"]
-    return (f"; no minimum of one label per text, though every training text has one: validation scores "
+    return (f"; no minimum of one label per text, though {who}: validation scores "
             f"{b['micro_f1']:.2f}/{b['macro_f1']:.2f} without it, {a['micro_f1']:.2f}/{a['macro_f1']:.2f} with it "
             f"(more than one standard error, {info['difference_se']:.2f}, apart)")
 
