@@ -107,7 +107,7 @@ def _minimum_note(info: dict | None) -> str:
     a, b = info["with_minimum"], info["without"]
     return (f"; no minimum of one label per text, though {who}: validation scores "
             f"{b['micro_f1']:.2f}/{b['macro_f1']:.2f} without it, {a['micro_f1']:.2f}/{a['macro_f1']:.2f} with it "
-            f"(more than one standard error, {info['difference_se']:.2f}, apart)")
+            f"(more than two standard errors of {info['difference_se']:.2f} apart)")
 
 
 # --------------------------------------------------------------------------- evaluate
