@@ -35,12 +35,12 @@ labels that validation cannot see (Reuters, seeds 1-3: tail macro-F1 31.78 again
 Added after the choice, it was at least as good on mean test micro-F1 and macro-F1 on every
 benchmark set where it applies (``benchmarks/results/decision_study/``), except where many
 texts carry only labels seen once or never in training (short phrases with thousands of
-labels): the best-scored label of such a text is mostly wrong, and the minimum cost 5 micro-F1
-points there. So it is kept unless the chosen decision without it scores higher on validation by
+labels): the best-scored label of such a text is mostly wrong, and the minimum cost about 4
+micro-F1 points there. So it is kept unless the chosen decision without it scores higher on validation by
 more than two bootstrap standard errors of the difference (:data:`MINIMUM_DROP_SE`): the minimum
 helped on every other set, so dropping it takes strong evidence. With one standard error it was
 also dropped on one seed of a set with 88 validation texts and lost 1.05 micro-F1 points on test
-there; on the short phrases the gap was 4 to 5 standard errors.
+there; on the short phrases the gap was more than three standard errors.
 """
 from __future__ import annotations
 
@@ -247,8 +247,7 @@ def _minimum_one_label(val_scores: np.ndarray, Y_val: np.ndarray, without: np.nd
     """1 (at least one label per text) unless the chosen decision's validation predictions ``without`` it
     (cross-fitted where the decision was fitted on validation, as when it was chosen) score higher than
     the same with the minimum by more than :data:`MINIMUM_DROP_SE` bootstrap standard errors of the
-    difference, else 0;
-    and what was compared (see the module docstring)."""
+    difference, else 0; and what was compared (see the module docstring)."""
     s = _check_scores(val_scores)
     with_min = _ensure_min_labels(s, np.array(without, dtype=bool), 1)
     info: dict[str, Any] = {"value": 1, "labelled_share": round(float(labelled_share), 4)}
