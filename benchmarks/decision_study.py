@@ -25,34 +25,25 @@ import numpy as np
 import scipy.sparse as sp
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from peers import load_named, short_name  # noqa: E402  (data sets named as peers.py names them)
 
 
 def load(name: str):
-    import mltc
+    """The splits of ``name``: ``synthetic[-SCALE]`` written afresh, else as ``benchmarks/peers.py`` reads it."""
     if name.startswith("synthetic"):
-        sys.path.insert(0, str(HERE))
         import tempfile
 
         import synthetic
-        folder = Path(tempfile.mkdtemp())
-        paths = synthetic.write_splits(folder, name.partition("-")[2] or "full")
         from mltc.data import load_files
+        paths = synthetic.write_splits(Path(tempfile.mkdtemp()), synthetic.scale_of(name))
         return load_files(str(paths["train"]), str(paths["validation"]), str(paths["test"]))
-    if name.startswith("files:"):  # files:NAME=train,validation,test, as benchmarks/peers.py reads them
-        from mltc.data import load_files
-        tr, va, te = name.partition("=")[2].split(",")
-        return load_files(tr, va, te, **({"label_sep": "|"} if tr.endswith((".csv", ".tsv")) else {}))
-    return mltc.load_dataset(name)
+    return load_named(name)
 
 
 def shown_name(name: str) -> str:
     """``name`` as the summary's command line shows it (a ``files:`` set without its temporary paths)."""
     return f"files:{short_name(name)}=..." if name.startswith("files:") else name
-
-
-def short_name(name: str) -> str:
-    """The name a data set is cached and reported under (``files:NAME=...`` -> ``NAME``)."""
-    return name[len("files:"):].partition("=")[0] if name.startswith("files:") else name
 
 
 def capture(name: str, seed: int, cache: Path) -> dict[str, Any]:

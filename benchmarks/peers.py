@@ -66,24 +66,33 @@ def write_jsonl(path: Path, examples) -> None:
 
 
 
+def short_name(name: str) -> str:
+    """The name results are written under (``files:NAME=...`` -> ``NAME``)."""
+    return name[len("files:"):].partition("=")[0] if name.startswith("files:") else name
+
+
+def load_named(name: str):
+    """The splits of a named mltc data set, or of ``files:NAME=train,validation,test`` in any format mltc
+    reads (CSV/TSV with '|' between labels)."""
+    if name.startswith("files:"):
+        from mltc.data import load_files
+        tr, va, te = name.partition("=")[2].split(",")
+        return load_files(tr, va, te, **({"label_sep": "|"} if tr.endswith((".csv", ".tsv")) else {}))
+    import mltc
+    return mltc.load_dataset(name)
+
+
 def prepare_splits(name: str, folder: Path, scale: str) -> tuple[str, dict[str, Path], dict]:
     """Write the three splits of ``name`` into ``folder``; returns (result name, paths, source info)."""
     if name == "synthetic" or name.startswith("synthetic-"):  # synthetic-SCALE names its scale
         sys.path.insert(0, str(HERE))
         import synthetic
-        scale = name[len("synthetic-"):] if name.startswith("synthetic-") else scale
+        scale = synthetic.scale_of(name, scale)
         paths = synthetic.write_splits(folder, scale)
         meta = json.loads((folder / "meta.json").read_text())
         return ("synthetic" if scale == "full" else f"synthetic-{scale}"), paths, {"synthetic": meta}
-    import mltc
-    if name.startswith("files:"):  # files:NAME=train,validation,test in any format mltc reads (CSV with '|' labels)
-        label, _, files = name[len("files:"):].partition("=")
-        tr, va, te = files.split(",")
-        from mltc.data import load_files
-        data = load_files(tr, va, te, **({"label_sep": "|"} if tr.endswith((".csv", ".tsv")) else {}))
-        name = label
-    else:
-        data = mltc.load_dataset(name)
+    data = load_named(name)
+    name = short_name(name)
     paths = {}
     for split in ("train", "validation", "test"):
         paths[split] = folder / f"{split}.jsonl"

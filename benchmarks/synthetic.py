@@ -83,6 +83,11 @@ def generate(num_texts: int, num_labels: int, content_vocab: int, noise_vocab: i
     return texts, labels
 
 
+def scale_of(name: str, default: str = "full") -> str:
+    """The scale a data set name gives (``synthetic-small`` -> ``small``; plain ``synthetic``: ``default``)."""
+    return name[len("synthetic-"):] if name.startswith("synthetic-") else default
+
+
 def write_splits(out: str | Path, scale: str = "full", seed: int = 0) -> dict[str, Path]:
     """Write ``train/validation/test.jsonl`` (80/10/10) and ``meta.json`` into ``out``."""
     out = Path(out)

@@ -237,26 +237,27 @@ def choose_decision(name: str, val_scores: np.ndarray, Y_val: np.ndarray, cv: CV
     report["chosen"] = best
     chosen = cands[best][0]
     if "min_labels" not in opts and labelled_share >= LABELLED_SHARE_FOR_ONE_LABEL:
-        chosen.min_labels, report["min_labels"] = _minimum_one_label(val_scores, Y_val, cands[best][1], labelled_share,
-                                                                     seed)
+        report["min_labels"] = _minimum_one_label(val_scores, Y_val, cands[best][1], labelled_share, seed)
+        chosen.min_labels = report["min_labels"]["value"]
     return chosen, report
 
 
 def _minimum_one_label(val_scores: np.ndarray, Y_val: np.ndarray, without: np.ndarray, labelled_share: float,
-                       seed: int) -> tuple[int, dict[str, Any]]:
-    """1 (at least one label per text) unless the chosen decision's validation predictions ``without`` it
-    (cross-fitted where the decision was fitted on validation, as when it was chosen) score higher than
-    the same with the minimum by more than :data:`MINIMUM_DROP_SE` bootstrap standard errors of the
-    difference, else 0; and what was compared (see the module docstring)."""
+                       seed: int) -> dict[str, Any]:
+    """What was compared, with ``value`` 1 (at least one label per text) unless the chosen decision's
+    validation predictions ``without`` it (cross-fitted where the decision was fitted on validation, as
+    when it was chosen) score higher than the same with the minimum by more than
+    :data:`MINIMUM_DROP_SE` bootstrap standard errors of the difference, else 0 (see the module
+    docstring)."""
     s = _check_scores(val_scores)
     with_min = _ensure_min_labels(s, np.array(without, dtype=bool), 1)
     info: dict[str, Any] = {"value": 1, "labelled_share": round(float(labelled_share), 4)}
     if np.array_equal(with_min, without):
-        return 1, info
+        return info
     a, b = _score(Y_val, with_min), _score(Y_val, without)
     boot = bootstrap_scores(Y_val, {"with": with_min, "without": without}, seed=seed)
     diff_se = float(np.std(boot["without"] - boot["with"], ddof=1))
     info.update(with_minimum=a, without=b, difference_se=round(diff_se, 4))
     if (b["micro_f1"] + b["macro_f1"]) - (a["micro_f1"] + a["macro_f1"]) > MINIMUM_DROP_SE * diff_se:
         info["value"] = 0
-    return info["value"], info
+    return info
