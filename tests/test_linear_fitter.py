@@ -73,6 +73,35 @@ def test_columns_are_independent_problems():
     np.testing.assert_allclose(together.W[:, 3].numpy(), alone.W[:, 0].numpy(), atol=1e-3)
 
 
+@pytest.mark.parametrize("max_iter", [300, 15])
+def test_columns_that_stop_early_are_frozen_with_the_result_of_running_alone(max_iter):
+    """Columns stop at different iterations (frozen in place, the block compacted later): each column's
+    iterations, weights and convergence flag are those of the column run alone, also when max_iter cuts
+    some of them short."""
+    X, Y = _problem(n=400, d=60, L=8, seed=3)
+    Y[:, 0] = 0
+    Y[:5, 0] = 1  # a rare label
+    Y[:, 1] = np.asarray(X[:, 0].todense()).ravel() > 0  # one feature decides it
+    n, d = X.shape
+    loss = EntryLoss("bce", Y.sum(0), n, "reuters", sp.csr_matrix(Y), {})
+
+    def run(cols_np):
+        cols = torch.tensor(cols_np)
+        fg = make_objective(Design(X), torch.from_numpy(Y[:, cols_np]), loss, 1.0 / 30, cols, None)
+        return lbfgs_columns(fg, torch.zeros(d + 1, len(cols_np)), tol=1e-3, max_iter=max_iter)
+
+    block = run(list(range(Y.shape[1])))
+    if max_iter == 15:  # some columns stopped, the others were cut short
+        assert 0 < int(block.converged.sum()) < Y.shape[1]
+    else:
+        assert len(set(block.iterations.tolist())) > 2  # the columns did stop at different iterations
+    for j in range(Y.shape[1]):
+        alone = run([j])
+        assert alone.iterations.item() == block.iterations[j].item()
+        assert alone.converged.item() == block.converged[j].item()
+        np.testing.assert_allclose(alone.W[:, 0].numpy(), block.W[:, j].numpy(), atol=1e-4)
+
+
 def test_best_cut_separates_and_micro_plus_macro_silences_a_hopeless_label():
     rng = np.random.default_rng(0)
     y = rng.random(300) < 0.1

@@ -9,8 +9,13 @@ that share the design matrix ``X``. :func:`lbfgs_columns` runs one L-BFGS per co
 vectorised over a block of columns: every inner product is a column-wise reduction, every
 column has its own step length (backtracking Armijo search), its own curvature pairs and
 its own stopping test, so the result equals running the columns one by one. Columns that
-have converged are dropped from the block, so the cost of each pass over ``X`` falls as
-labels finish (rare labels started at their prior converge in a few iterations).
+have converged are frozen (no step, no objective evaluation) and dropped from the block once
+a quarter of it is frozen, so the cost of each pass over ``X`` falls as labels finish (rare
+labels started at their prior converge in a few iterations) without copying the whole curvature
+history every time one column stops. The per-iteration work is dense over features x columns
+(the two-loop recursion reads ``2 * memory`` pairs): on short texts with many features that, not
+the passes over ``X``, is most of the time, so the first trial step is taken without copies of
+the block and the newest pair's ``s.y`` and ``y.y`` are kept for the next scaling.
 
 With ``joint=True`` the block is one problem instead (a loss that couples the labels of a
 text, such as ZLPR): one step length and one stopping test for the whole block.
@@ -94,89 +99,118 @@ def lbfgs_columns(fg: ObjectiveFn, W0: torch.Tensor, *, memory: int = 10, max_it
     S: list[torch.Tensor] = []
     Yh: list[torch.Tensor] = []
     R: list[torch.Tensor] = []  # rho per column (0 where the pair was rejected)
+    last_sy = last_yy = torch.zeros(k, dtype=torch.float64)  # s.y and y.y of the newest pair (the initial scaling)
+    # Columns that stop are written out and frozen in place (no step, no objective evaluation); the block
+    # is compacted only once a quarter of its columns are frozen: compacting copies the whole history
+    frozen = torch.zeros(k, dtype=torch.bool)
     it = 0
     while True:
         done = gn <= tol * ref
         if joint:
             done = done.all().expand(len(cols)).clone()
+        done &= ~frozen
         if done.any():
             out[:, cols[done]] = W[:, done]
             conv[cols[done]] = True
-            keep = ~done
-            if not keep.any():
-                break
+            frozen |= done
+        if frozen.all():
+            break
+        if 4 * int(frozen.sum()) >= len(cols) > 0 and it < max_iter:
+            keep = ~frozen
             cols, W, G, f, gn, ref = cols[keep], W[:, keep], G[:, keep], f[keep], gn[keep], ref[keep]
+            last_sy, last_yy = last_sy[keep], last_yy[keep]
             S = [s[:, keep] for s in S]
             Yh = [y[:, keep] for y in Yh]
             R = [r[keep] for r in R]
+            frozen = frozen[keep]
         if it >= max_iter:
             break
         it += 1
+        live = ~frozen
         # two-loop recursion, per column
         q = G.clone()
         alphas = []
         for s, y, r in zip(reversed(S), reversed(Yh), reversed(R)):
             a = r * dot(s, q)
-            q.sub_(y * a.to(q.dtype))
+            q.addcmul_(y, a.to(q.dtype), value=-1.0)
             alphas.append(a)
+        gamma = 1.0 / gn.clamp(min=1e-12)
         if S:
-            sy, yy = dot(S[-1], Yh[-1]), dot(Yh[-1], Yh[-1])
-            gamma = torch.where((sy > 0) & (yy > 0), sy / yy.clamp(min=1e-300), 1.0 / gn.clamp(min=1e-12))
-        else:
-            gamma = 1.0 / gn.clamp(min=1e-12)
+            gamma = torch.where((last_sy > 0) & (last_yy > 0), last_sy / last_yy.clamp(min=1e-300), gamma)
         q.mul_(gamma.to(q.dtype))
         for s, y, r, a in zip(S, Yh, R, reversed(alphas)):
             b = r * dot(y, q)
-            q.add_(s * (a - b).to(q.dtype))
+            q.addcmul_(s, (a - b).to(q.dtype))
         D = q.neg_()
+        if frozen.any():
+            D[:, frozen] = 0
         dg = dot(G, D)
-        bad = dg >= 0  # not a descent direction (numerical trouble): restart along -g
+        bad = (dg >= 0) & live  # not a descent direction (numerical trouble): restart along -g
         if bad.any():
             D[:, bad] = -G[:, bad] / gn[bad].clamp(min=1e-12).to(G.dtype)
             dg[bad] = dot(G[:, bad], D[:, bad])
-        # backtracking Armijo line search, per column (or one step for a joint problem)
+        # backtracking Armijo line search, per column (or one step for a joint problem); the first trial is
+        # taken by every live column at once, without copies of the block
         t = torch.ones(len(cols), dtype=torch.float64)
-        W_new, f_new, G_new = W.clone(), f.clone(), G.clone()
-        pending = torch.ones(len(cols), dtype=torch.bool)
-        for _ in range(max_backtracks):
-            idx = torch.nonzero(pending).squeeze(1)
-            Wt = W[:, idx] + D[:, idx] * t[idx].to(W.dtype)
-            ft, Gt = fg(Wt, cols[idx])
-            evals += 1
-            if joint:
-                ok = (ft.sum() <= f[idx].sum() + c1 * t[idx][0] * dg[idx][0]).expand(len(idx)).clone()
-            else:
-                ok = ft <= f[idx] + c1 * t[idx] * dg[idx]
-            ok &= torch.isfinite(ft)
-            acc = idx[ok]
-            W_new[:, acc], f_new[acc], G_new[:, acc] = Wt[:, ok], ft[ok], Gt[:, ok]
-            pending[acc] = False
-            if not pending.any():
-                break
-            t[pending] *= 0.5
+        partial = bool(frozen.any())
+        idx = torch.nonzero(live).squeeze(1) if partial else torch.arange(len(cols))
+        Wt = W[:, idx] + D[:, idx] if partial else torch.addcmul(W, D, t.to(W.dtype))
+        ft, Gt = fg(Wt, cols[idx])
+        evals += 1
+        ok = _accept(ft, f[idx], t[idx], dg[idx], c1, joint)
+        if not partial and bool(ok.all()):
+            W_new, f_new, G_new = Wt, ft, Gt
+            pending = torch.zeros(len(cols), dtype=torch.bool)
+        else:
+            W_new, f_new, G_new = W.clone(), f.clone(), G.clone()
+            pending = live.clone()
+            for trial in range(max_backtracks):
+                if trial:
+                    idx = torch.nonzero(pending).squeeze(1)
+                    Wt = W[:, idx] + D[:, idx] * t[idx].to(W.dtype)
+                    ft, Gt = fg(Wt, cols[idx])
+                    evals += 1
+                    ok = _accept(ft, f[idx], t[idx], dg[idx], c1, joint)
+                acc = idx[ok]
+                W_new[:, acc], f_new[acc], G_new[:, acc] = Wt[:, ok], ft[ok], Gt[:, ok]
+                pending[acc] = False
+                if not pending.any():
+                    break
+                t[pending] *= 0.5
         stalled = pending  # no acceptable step: keep the point, mark converged below
         s_new, y_new = W_new - W, G_new - G
-        sy = dot(s_new, y_new)
-        rho = torch.where(sy > 1e-10 * dot(y_new, y_new).sqrt() * dot(s_new, s_new).sqrt(),
-                          1.0 / sy.clamp(min=1e-300), torch.zeros_like(sy))
+        sy, yy = dot(s_new, y_new), dot(y_new, y_new)
+        rho = torch.where(sy > 1e-10 * yy.sqrt() * dot(s_new, s_new).sqrt(), 1.0 / sy.clamp(min=1e-300),
+                          torch.zeros_like(sy))
         S.append(s_new)
         Yh.append(y_new)
         R.append(rho)
         if len(S) > memory:
             S.pop(0), Yh.pop(0), R.pop(0)
+        last_sy, last_yy = sy, yy
         small = (f - f_new) <= ftol * torch.maximum(f_new.abs(), torch.ones_like(f_new))
         W, f, G = W_new, f_new, G_new
         gn = G.norm(dim=0).double()
         if joint:
             gn = gn.norm().expand(len(cols)).clone()
-        iters[cols] = it
+        iters[cols[live]] = it
         if joint:
             small = small.all().expand(len(cols)).clone()
-        stalled = stalled | small
+        stalled = (stalled | small) & live
         if stalled.any():  # no (or a negligible) decrease: the column is as good as it gets
             gn = torch.where(stalled, torch.zeros_like(gn), gn)
         if callback is not None:
-            callback(it, len(cols))
+            callback(it, int(live.sum()))
     if len(cols):
-        out[:, cols] = W
+        rest = ~frozen
+        out[:, cols[rest]] = W[:, rest]
     return SolverResult(out, iters, conv, evals)
+
+
+def _accept(ft: torch.Tensor, f: torch.Tensor, t: torch.Tensor, dg: torch.Tensor, c1: float, joint: bool) -> torch.Tensor:
+    """The Armijo test of each trial step (one test for the whole block when ``joint``)."""
+    if joint:
+        ok = (ft.sum() <= f.sum() + c1 * t[0] * dg[0]).expand(len(ft)).clone()
+    else:
+        ok = ft <= f + c1 * t * dg
+    return ok & torch.isfinite(ft)
