@@ -1,14 +1,6 @@
 """``mltc``: train, evaluate, predict, compare, stats, datasets, serve, registries."""
 from __future__ import annotations
 
-import os
-
-# PyTorch's CPU allocator asks for transparent huge pages for its large tensors when this is set before
-# its first allocation (a no-op where the kernel has them off): the L-BFGS of the logistic family
-# allocates blocks of features x labels every iteration, and with 4 KB pages the kernel spent a third of
-# that fit's time faulting them in (benchmarks/README.md, "The logistic family on many labels")
-os.environ.setdefault("THP_MEM_ALLOC_ENABLE", "1")
-
 import logging
 import warnings
 from pathlib import Path

@@ -120,6 +120,8 @@ def make_objective(design: Design, Yblock: torch.Tensor, loss: EntryLoss, inv_c:
     the reference implementation in :mod:`mltc.losses.functional`.
     """
     import torch
+
+    from .solver import colsum
     plain = loss.plain
 
     def fg(W: torch.Tensor, cols: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -140,7 +142,7 @@ def make_objective(design: Design, Yblock: torch.Tensor, loss: EntryLoss, inv_c:
                 entry = loss(z, y, block_cols[cols], w)
                 (Gz,) = torch.autograd.grad(entry.sum(), z)
             entry = entry.detach()
-        reg = (0.5 * inv_c) * W[:-1].pow(2).sum(0, dtype=torch.float64)
+        reg = (0.5 * inv_c) * colsum(W[:-1], W[:-1])
         if loss.joint:
             f = (entry.sum(dtype=torch.float64) / W.shape[1]).expand(W.shape[1]) + reg
         else:

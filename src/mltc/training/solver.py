@@ -14,8 +14,12 @@ a quarter of it is frozen, so the cost of each pass over ``X`` falls as labels f
 labels started at their prior converge in a few iterations) without copying the whole curvature
 history every time one column stops. The per-iteration work is dense over features x columns
 (the two-loop recursion reads ``2 * memory`` pairs): on short texts with many features that, not
-the passes over ``X``, is most of the time, so the first trial step is taken without copies of
-the block and the newest pair's ``s.y`` and ``y.y`` are kept for the next scaling.
+the passes over ``X``, is most of the time, and a fresh block of that size per operation is
+faulted in by the kernel page by page, which cost more than the arithmetic. So column products
+are reduced over slices of rows (:func:`colsum`), the direction, the trial iterate and the
+newest curvature pair are written into blocks reused from earlier iterations, and the first
+trial step makes no copy of the block (47k features x 298 labels: 111 s -> 46 s for the same
+fit, ``benchmarks/README.md``).
 
 With ``joint=True`` the block is one problem instead (a loss that couples the labels of a
 text, such as ZLPR): one step length and one stopping test for the whole block.
@@ -39,9 +43,30 @@ class SolverResult:
     evaluations: int          # objective evaluations (passes over X)
 
 
-def _colsum(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Column-wise inner products, without a temporary of the operands' size."""
-    return torch.linalg.vecdot(a, b, dim=0).double()
+#: elements of one slice of rows in column reductions (4 MB of float32: the temporaries stay in the
+#: allocator's reused memory and in cache instead of being faulted in afresh for every product)
+CHUNK_ELEMENTS = 1 << 20
+
+
+def colsum(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Column-wise inner products ``(a * b).sum(0)`` in float64, over slices of rows.
+
+    One product of the operands' size would be a fresh allocation of features x columns per call,
+    and with a few dozen of them per iteration the kernel's page faults cost more than the arithmetic
+    (measured 5x slower on 47k x 298, ``benchmarks/README.md``).
+    """
+    step = max(1, CHUNK_ELEMENTS // max(1, a.shape[1]))
+    if a.shape[0] <= step:
+        return torch.linalg.vecdot(a, b, dim=0).double()
+    total = torch.zeros(a.shape[1], dtype=torch.float64)
+    for i in range(0, a.shape[0], step):
+        total += torch.linalg.vecdot(a[i:i + step], b[i:i + step], dim=0)
+    return total
+
+
+def _into(buffer: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor | None:
+    """``buffer`` when it can hold a result shaped as ``like`` (a spare block reused), else None."""
+    return buffer if buffer is not None and buffer.shape == like.shape and buffer.dtype == like.dtype else None
 
 
 def lbfgs_columns(fg: ObjectiveFn, W0: torch.Tensor, *, memory: int = 10, max_iter: int = 200, tol: float = 1e-3,
@@ -78,7 +103,7 @@ def lbfgs_columns(fg: ObjectiveFn, W0: torch.Tensor, *, memory: int = 10, max_it
     SolverResult
     """
     def dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        c = _colsum(a, b)
+        c = colsum(a, b)
         return c.sum().expand(c.shape[0]).clone() if joint else c
 
     W = W0.clone()
@@ -89,7 +114,7 @@ def lbfgs_columns(fg: ObjectiveFn, W0: torch.Tensor, *, memory: int = 10, max_it
     cols = torch.arange(k)
     f, G = fg(W, cols)
     evals = 1
-    gn = G.norm(dim=0).double()
+    gn = colsum(G, G).sqrt()
     if joint:
         gn = gn.norm().expand(k).clone()
     ref = gnorm_ref.double().clone() if gnorm_ref is not None else gn.clone()
@@ -103,6 +128,10 @@ def lbfgs_columns(fg: ObjectiveFn, W0: torch.Tensor, *, memory: int = 10, max_it
     # Columns that stop are written out and frozen in place (no step, no objective evaluation); the block
     # is compacted only once a quarter of its columns are frozen: compacting copies the whole history
     frozen = torch.zeros(k, dtype=torch.bool)
+    # blocks of features x columns reused from one iteration to the next (fresh ones are faulted in page
+    # by page): the search direction, and the iterate the last step left behind
+    q_buf: torch.Tensor | None = None
+    spare: torch.Tensor | None = None
     it = 0
     while True:
         done = gn <= tol * ref
@@ -123,12 +152,14 @@ def lbfgs_columns(fg: ObjectiveFn, W0: torch.Tensor, *, memory: int = 10, max_it
             Yh = [y[:, keep] for y in Yh]
             R = [r[keep] for r in R]
             frozen = frozen[keep]
+            q_buf = spare = None
         if it >= max_iter:
             break
         it += 1
         live = ~frozen
         # two-loop recursion, per column
-        q = G.clone()
+        reuse = _into(q_buf, G)
+        q_buf = q = reuse.copy_(G) if reuse is not None else G.clone()
         alphas = []
         for s, y, r in zip(reversed(S), reversed(Yh), reversed(R)):
             a = r * dot(s, q)
@@ -150,15 +181,17 @@ def lbfgs_columns(fg: ObjectiveFn, W0: torch.Tensor, *, memory: int = 10, max_it
             D[:, bad] = -G[:, bad] / gn[bad].clamp(min=1e-12).to(G.dtype)
             dg[bad] = dot(G[:, bad], D[:, bad])
         # backtracking Armijo line search, per column (or one step for a joint problem); the first trial is
-        # taken by every live column at once, without copies of the block
+        # taken by every column at once, into a spare block (frozen columns have D = 0 there: they keep their point)
         t = torch.ones(len(cols), dtype=torch.float64)
-        partial = bool(frozen.any())
-        idx = torch.nonzero(live).squeeze(1) if partial else torch.arange(len(cols))
-        Wt = W[:, idx] + D[:, idx] if partial else torch.addcmul(W, D, t.to(W.dtype))
-        ft, Gt = fg(Wt, cols[idx])
+        idx = torch.arange(len(cols))
+        Wt = torch.addcmul(W, D, t.to(W.dtype), out=_into(spare, W))
+        ft, Gt = fg(Wt, cols)
         evals += 1
-        ok = _accept(ft, f[idx], t[idx], dg[idx], c1, joint)
-        if not partial and bool(ok.all()):
+        ok = _accept(ft, f, t, dg, c1, joint)
+        if frozen.any():
+            ok |= frozen
+            ft[frozen], Gt[:, frozen] = f[frozen], G[:, frozen]
+        if bool(ok.all()):
             W_new, f_new, G_new = Wt, ft, Gt
             pending = torch.zeros(len(cols), dtype=torch.bool)
         else:
@@ -178,19 +211,23 @@ def lbfgs_columns(fg: ObjectiveFn, W0: torch.Tensor, *, memory: int = 10, max_it
                     break
                 t[pending] *= 0.5
         stalled = pending  # no acceptable step: keep the point, mark converged below
-        s_new, y_new = W_new - W, G_new - G
+        old_s = old_y = None
+        if len(S) >= memory:  # the oldest pair goes: its blocks take the new one
+            old_s, old_y = S.pop(0), Yh.pop(0)
+            R.pop(0)
+        s_new = torch.sub(W_new, W, out=_into(old_s, W))
+        y_new = torch.sub(G_new, G, out=_into(old_y, G))
         sy, yy = dot(s_new, y_new), dot(y_new, y_new)
         rho = torch.where(sy > 1e-10 * yy.sqrt() * dot(s_new, s_new).sqrt(), 1.0 / sy.clamp(min=1e-300),
                           torch.zeros_like(sy))
         S.append(s_new)
         Yh.append(y_new)
         R.append(rho)
-        if len(S) > memory:
-            S.pop(0), Yh.pop(0), R.pop(0)
         last_sy, last_yy = sy, yy
+        spare = W if W_new is not W else None
         small = (f - f_new) <= ftol * torch.maximum(f_new.abs(), torch.ones_like(f_new))
         W, f, G = W_new, f_new, G_new
-        gn = G.norm(dim=0).double()
+        gn = colsum(G, G).sqrt()
         if joint:
             gn = gn.norm().expand(len(cols)).clone()
         iters[cols[live]] = it
