@@ -32,6 +32,7 @@ $PY benchmarks/peers.py "files:cail2019-all=$UNSEEN/cail2019-all.train.csv,$UNSE
 # the paper's Table 2/3 grid on Reuters (deterministic fit: one seed), timed as the whole compare
 $PY benchmarks/compare.py --data reuters21578 --name reuters --seeds 42 --report
 $PY benchmarks/bench_losses.py
+$PY benchmarks/bench_lbfgs.py
 MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=536870912 $PY benchmarks/bench_losses.py --out losses-malloc-tuned
 $PY benchmarks/bench_serving.py
 $PY benchmarks/robustness_inputs.py
