@@ -9,7 +9,8 @@ that share the design matrix ``X``. :func:`lbfgs_columns` runs one L-BFGS per co
 vectorised over a block of columns: every inner product is a column-wise reduction, every
 column has its own step length (backtracking Armijo search), its own curvature pairs and
 its own stopping test, so the result equals running the columns one by one. Columns that
-have converged are frozen (no step, no objective evaluation) and dropped from the block once
+have converged are frozen (no step: their trial point is their point, and the values
+evaluated there are replaced by those they stopped with) and dropped from the block once
 a quarter of it is frozen, so the cost of each pass over ``X`` falls as labels finish (rare
 labels started at their prior converge in a few iterations) without copying the whole curvature
 history every time one column stops. The per-iteration work is dense over features x columns
@@ -49,15 +50,16 @@ CHUNK_ELEMENTS = 1 << 20
 
 
 def colsum(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Column-wise inner products ``(a * b).sum(0)`` in float64, over slices of rows.
+    """Column-wise inner products ``(a * b).sum(0)`` over slices of rows, returned in float64.
 
-    One product of the operands' size would be a fresh allocation of features x columns per call,
-    and with a few dozen of them per iteration the kernel's page faults cost more than the arithmetic
-    (measured 5x slower on 47k x 298, ``benchmarks/README.md``).
+    Each slice is reduced in the operands' dtype and the slices are added in float64 (for the
+    objective's regulariser that is about 1e-7 relative in float32, the same order as the float32
+    loss entries it is added to). One product of the operands' size would be a fresh allocation of
+    features x columns per call, and with a few dozen of them per iteration the kernel's page
+    faults cost more than the arithmetic (``benchmarks/README.md``, "The logistic family on many
+    labels").
     """
     step = max(1, CHUNK_ELEMENTS // max(1, a.shape[1]))
-    if a.shape[0] <= step:
-        return torch.linalg.vecdot(a, b, dim=0).double()
     total = torch.zeros(a.shape[1], dtype=torch.float64)
     for i in range(0, a.shape[0], step):
         total += torch.linalg.vecdot(a[i:i + step], b[i:i + step], dim=0)
@@ -197,7 +199,7 @@ def lbfgs_columns(fg: ObjectiveFn, W0: torch.Tensor, *, memory: int = 10, max_it
         else:
             W_new, f_new, G_new = W.clone(), f.clone(), G.clone()
             pending = live.clone()
-            for trial in range(max_backtracks):
+            for trial in range(max(1, max_backtracks)):  # trial 0 is the step already evaluated
                 if trial:
                     idx = torch.nonzero(pending).squeeze(1)
                     Wt = W[:, idx] + D[:, idx] * t[idx].to(W.dtype)
@@ -212,7 +214,7 @@ def lbfgs_columns(fg: ObjectiveFn, W0: torch.Tensor, *, memory: int = 10, max_it
                 t[pending] *= 0.5
         stalled = pending  # no acceptable step: keep the point, mark converged below
         old_s = old_y = None
-        if len(S) >= memory:  # the oldest pair goes: its blocks take the new one
+        if S and len(S) >= memory:  # the oldest pair goes: its blocks take the new one
             old_s, old_y = S.pop(0), Yh.pop(0)
             R.pop(0)
         s_new = torch.sub(W_new, W, out=_into(old_s, W))
