@@ -127,8 +127,9 @@ def lbfgs_columns(fg: ObjectiveFn, W0: torch.Tensor, *, memory: int = 10, max_it
     Yh: list[torch.Tensor] = []
     R: list[torch.Tensor] = []  # rho per column (0 where the pair was rejected)
     last_sy = last_yy = torch.zeros(k, dtype=torch.float64)  # s.y and y.y of the newest pair (the initial scaling)
-    # Columns that stop are written out and frozen in place (no step, no objective evaluation); the block
-    # is compacted only once a quarter of its columns are frozen: compacting copies the whole history
+    # Columns that stop are written out and frozen in place (a step of 0: the values evaluated at their trial
+    # point are replaced by those they stopped with); the block is compacted only once a quarter of its
+    # columns are frozen: compacting copies the whole history
     frozen = torch.zeros(k, dtype=torch.bool)
     # blocks of features x columns reused from one iteration to the next (fresh ones are faulted in page
     # by page): the search direction, and the iterate the last step left behind
