@@ -66,11 +66,6 @@ def colsum(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return total
 
 
-def _into(buffer: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor | None:
-    """``buffer`` when it can hold a result shaped as ``like`` (a spare block reused), else None."""
-    return buffer if buffer is not None and buffer.shape == like.shape and buffer.dtype == like.dtype else None
-
-
 def lbfgs_columns(fg: ObjectiveFn, W0: torch.Tensor, *, memory: int = 10, max_iter: int = 200, tol: float = 1e-3,
                   gnorm_ref: torch.Tensor | None = None, joint: bool = False, c1: float = 1e-4, ftol: float = 1e-10,
                   max_backtracks: int = 30, callback: Callable[[int, int], None] | None = None) -> SolverResult:
@@ -132,7 +127,8 @@ def lbfgs_columns(fg: ObjectiveFn, W0: torch.Tensor, *, memory: int = 10, max_it
     # columns are frozen: compacting copies the whole history
     frozen = torch.zeros(k, dtype=torch.bool)
     # blocks of features x columns reused from one iteration to the next (fresh ones are faulted in page
-    # by page): the search direction, and the iterate the last step left behind
+    # by page): the search direction, and the iterate the last step left behind; None after a compaction
+    # (the blocks popped from the history are always of the current shape: it is compacted with them)
     q_buf: torch.Tensor | None = None
     spare: torch.Tensor | None = None
     it = 0
@@ -161,8 +157,7 @@ def lbfgs_columns(fg: ObjectiveFn, W0: torch.Tensor, *, memory: int = 10, max_it
         it += 1
         live = ~frozen
         # two-loop recursion, per column
-        reuse = _into(q_buf, G)
-        q_buf = q = reuse.copy_(G) if reuse is not None else G.clone()
+        q_buf = q = q_buf.copy_(G) if q_buf is not None else G.clone()
         alphas = []
         for s, y, r in zip(reversed(S), reversed(Yh), reversed(R)):
             a = r * dot(s, q)
@@ -187,7 +182,7 @@ def lbfgs_columns(fg: ObjectiveFn, W0: torch.Tensor, *, memory: int = 10, max_it
         # taken by every column at once, into a spare block (frozen columns have D = 0 there: they keep their point)
         t = torch.ones(len(cols), dtype=torch.float64)
         idx = torch.arange(len(cols))
-        Wt = torch.addcmul(W, D, t.to(W.dtype), out=_into(spare, W))
+        Wt = torch.addcmul(W, D, t.to(W.dtype), out=spare)
         ft, Gt = fg(Wt, cols)
         evals += 1
         ok = _accept(ft, f, t, dg, c1, joint)
@@ -218,8 +213,8 @@ def lbfgs_columns(fg: ObjectiveFn, W0: torch.Tensor, *, memory: int = 10, max_it
         if S and len(S) >= memory:  # the oldest pair goes: its blocks take the new one
             old_s, old_y = S.pop(0), Yh.pop(0)
             R.pop(0)
-        s_new = torch.sub(W_new, W, out=_into(old_s, W))
-        y_new = torch.sub(G_new, G, out=_into(old_y, G))
+        s_new = torch.sub(W_new, W, out=old_s)
+        y_new = torch.sub(G_new, G, out=old_y)
         sy, yy = dot(s_new, y_new), dot(y_new, y_new)
         rho = torch.where(sy > 1e-10 * yy.sqrt() * dot(s_new, s_new).sqrt(), 1.0 / sy.clamp(min=1e-300),
                           torch.zeros_like(sy))
@@ -227,7 +222,7 @@ def lbfgs_columns(fg: ObjectiveFn, W0: torch.Tensor, *, memory: int = 10, max_it
         Yh.append(y_new)
         R.append(rho)
         last_sy, last_yy = sy, yy
-        spare = W if W_new is not W else None
+        spare = W  # W_new is never W: the trial's spare block or a copy
         small = (f - f_new) <= ftol * torch.maximum(f_new.abs(), torch.ones_like(f_new))
         W, f, G = W_new, f_new, G_new
         gn = colsum(G, G).sqrt()
