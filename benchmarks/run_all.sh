@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate every committed benchmark result (about an hour on 2 cores; the full-size synthetic
+# Regenerate every committed benchmark result (about two hours on 2 cores; the full-size synthetic
 # corpus, 100k texts x 10k labels, is left out: add `synthetic` to the peers line to run it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,18 +17,39 @@ UNSEEN=$(mktemp -d)
 $PY benchmarks/make_unseen_sets.py "$UNSEEN"
 # how steady the default's decision is: every decision rule over three seeds (fits cached in a fresh folder: a
 # cache from older code would score the rules on its fits)
+STUDY_CACHE=$(mktemp -d)
 $PY benchmarks/decision_study.py reuters21578 reuters21578-all goemotions cail2019-divorce cail2019-labor cail2019-loan \
     synthetic-small synthetic-phrases \
     "files:cail2019-all=$UNSEEN/cail2019-all.train.csv,$UNSEEN/cail2019-all.validation.csv,$UNSEEN/cail2019-all.test.csv" \
     "files:reuters-places=$UNSEEN/reuters-places.train.txt,$UNSEEN/reuters-places.validation.txt,$UNSEEN/reuters-places.test.txt" \
     "files:reuters-people-orgs=$UNSEEN/reuters-people-orgs.train.tsv,$UNSEEN/reuters-people-orgs.validation.tsv,$UNSEEN/reuters-people-orgs.test.tsv" \
     "files:reuters-titles=$UNSEEN/reuters-titles.train.jsonl,$UNSEEN/reuters-titles.validation.jsonl,$UNSEEN/reuters-titles.test.jsonl" \
-    --seeds 1 2 3 --cache "$(mktemp -d)" --out benchmarks/results/decision_study
+    --seeds 1 2 3 --cache "$STUDY_CACHE" --out benchmarks/results/decision_study
+# the standard errors by which a later tier of candidates must win (two, the default; one; three), seeds 1-6
+$PY benchmarks/decision_study.py reuters21578 reuters21578-all goemotions cail2019-divorce cail2019-labor cail2019-loan \
+    synthetic-small synthetic-phrases \
+    "files:cail2019-all=$UNSEEN/cail2019-all.train.csv,$UNSEEN/cail2019-all.validation.csv,$UNSEEN/cail2019-all.test.csv" \
+    "files:reuters-places=$UNSEEN/reuters-places.train.txt,$UNSEEN/reuters-places.validation.txt,$UNSEEN/reuters-places.test.txt" \
+    "files:reuters-people-orgs=$UNSEEN/reuters-people-orgs.train.tsv,$UNSEEN/reuters-people-orgs.validation.tsv,$UNSEEN/reuters-people-orgs.test.tsv" \
+    "files:reuters-titles=$UNSEEN/reuters-titles.train.jsonl,$UNSEEN/reuters-titles.validation.jsonl,$UNSEEN/reuters-titles.test.jsonl" \
+    --seeds 1 2 3 4 5 6 --cache "$STUDY_CACHE" --out benchmarks/results/decision_study_se --rules auto "auto (one SE)" "auto 3se" cv cv+shift global
 $PY benchmarks/peers.py "files:cail2019-all=$UNSEEN/cail2019-all.train.csv,$UNSEEN/cail2019-all.validation.csv,$UNSEEN/cail2019-all.test.csv" \
     "files:reuters-places=$UNSEEN/reuters-places.train.txt,$UNSEEN/reuters-places.validation.txt,$UNSEEN/reuters-places.test.txt" \
     "files:reuters-people-orgs=$UNSEEN/reuters-people-orgs.train.tsv,$UNSEEN/reuters-people-orgs.validation.tsv,$UNSEEN/reuters-people-orgs.test.tsv" \
     "files:reuters-titles=$UNSEEN/reuters-titles.train.jsonl,$UNSEEN/reuters-titles.validation.jsonl,$UNSEEN/reuters-titles.test.jsonl" \
     --timeout 900 --repeat 3
+# options of the default swept over data sets and seeds (the LIBLINEAR C; how texts are dealt into the folds)
+$PY benchmarks/sweep.py reuters21578 reuters21578-all goemotions cail2019-divorce cail2019-labor cail2019-loan \
+    synthetic-small synthetic-phrases --config "C1=--C 1" --config "C0.5=--C 0.5" --config "C2=--C 2" --config "C4=--C 4" \
+    --seeds 1 2 3 --out benchmarks/results/sweeps/C.md
+$PY benchmarks/sweep.py reuters21578 reuters21578-all goemotions cail2019-divorce cail2019-labor cail2019-loan \
+    synthetic-small synthetic-phrases \
+    "files:cail2019-all=$UNSEEN/cail2019-all.train.csv,$UNSEEN/cail2019-all.validation.csv,$UNSEEN/cail2019-all.test.csv" \
+    "files:reuters-places=$UNSEEN/reuters-places.train.txt,$UNSEEN/reuters-places.validation.txt,$UNSEEN/reuters-places.test.txt" \
+    "files:reuters-people-orgs=$UNSEEN/reuters-people-orgs.train.tsv,$UNSEEN/reuters-people-orgs.validation.tsv,$UNSEEN/reuters-people-orgs.test.tsv" \
+    "files:reuters-titles=$UNSEEN/reuters-titles.train.jsonl,$UNSEEN/reuters-titles.validation.jsonl,$UNSEEN/reuters-titles.test.jsonl" \
+    --config "random=--cv-split random" --config "stratified=--cv-split stratified" --seeds 1 2 3 4 5 6 \
+    --out benchmarks/results/sweeps/cv-split.md
 # the paper's Table 2/3 grid on Reuters (deterministic fit: one seed), timed as the whole compare
 $PY benchmarks/compare.py --data reuters21578 --name reuters --seeds 42 --report
 $PY benchmarks/bench_losses.py

@@ -261,3 +261,28 @@ def test_auto_predicts_a_label_for_every_text_only_where_every_training_text_has
     # a min_labels given by the user wins
     clf_given = train(train_ex, val_ex, TrainConfig(decision_options={"min_labels": 0}), progress=False)
     assert clf_given.decision.min_labels == 0
+
+
+def test_stratified_cv_split_deals_every_rare_label_over_the_folds(monkeypatch):
+    """``cv_split="stratified"`` reaches the fitter: the folds it scores hold the positives of each label with
+    two or three training texts in as many folds (a random draw puts some in one fold), and it is saved."""
+    import mltc.training.linear as lin
+    seen = {}
+    real = lin.assign_folds
+
+    def spy(Y, folds, seed, split="random"):
+        seen["Y"], seen["split"] = sp.csr_matrix(Y), split
+        seen["fold_of"] = real(Y, folds, seed, split)
+        return seen["fold_of"]
+
+    monkeypatch.setattr(lin, "assign_folds", spy)
+    train_ex = _long_tail_corpus(600, 150, 3)
+    val_ex = _long_tail_corpus(100, 150, 4)
+    clf = train(train_ex, val_ex, TrainConfig(decision="cv", cv_split="stratified", threads=1), progress=False)
+    assert seen["split"] == "stratified" and clf.config["cv_split"] == "stratified"
+    Y, fold_of = seen["Y"], seen["fold_of"]
+    counts = np.asarray(Y.sum(0)).ravel()
+    few = np.flatnonzero((counts >= 2) & (counts <= 3))
+    assert len(few) >= 5
+    folds_hit = [len(set(fold_of[Y[:, j].nonzero()[0]].tolist())) for j in few]
+    assert folds_hit == counts[few].tolist()

@@ -80,8 +80,10 @@ def train(out, resume, progress, fine_grained, level_names, config_file, **kw):
     cands = clf.metrics.get("decision_candidates") or {}
     if "chosen" in cands:
         scored = ", ".join(f"{k} {v['micro_f1']:.2f}/{v['macro_f1']:.2f}" for k, v in cands.items() if "micro_f1" in v)
-        rule = cands.get("one_se") or {}
-        why = (f" (preferred to {rule['best']}: within one standard error, {rule['difference_se']:.2f})"
+        from ..decision.choose import TIER_SE
+        rule = cands.get("tier_rule") or {}
+        why = (f" (preferred to {rule['best']}: within {TIER_SE:g} standard errors, one is "
+               f"{rule['difference_se']:.2f})"
                if rule.get("best") and rule["best"] != cands["chosen"] else "")
         minimum = _minimum_note(cands.get("min_labels"))
         click.echo(f"decision chosen on validation (micro/macro-F1, cross-fitted where fitted on it): "

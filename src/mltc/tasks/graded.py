@@ -46,6 +46,7 @@ NOT_APPLICABLE = {
     "solver_options": "the full-batch linear fitter is multi-label only",
     "cv_folds": "cross-validated thresholds are multi-label only",
     "cv_objective": "cross-validated thresholds are multi-label only",
+    "cv_split": "cross-validated thresholds are multi-label only",
     "svm_c": "the SVM baseline is multi-label only",
     "svm_class_weight": "the SVM baseline is multi-label only",
 }

@@ -89,6 +89,8 @@ class TrainConfig:
     cv_folds: int = _f(3, "Linear fitter: folds for cross-validated thresholds (0: none).", low=0, high=20)
     cv_objective: str = _f("micro+macro", "Cross-validated thresholds: micro+macro or f1 (SCut with the FBR "
                                           "fallback).", choices=("micro+macro", "f1"))
+    cv_split: str = _f("random", "Linear fitter: how texts are dealt into the cross-validation folds: random, or "
+                                 "stratified label by label (Sechidis et al., 2011).", choices=("random", "stratified"))
     svm_c: float = _f(1.0, "SVM baseline: LinearSVC's C.", low=0, low_open=True)
     svm_class_weight: str | None = _f(None, "SVM baseline: class weights (balanced).", choices=("balanced",))
 

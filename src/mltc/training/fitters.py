@@ -59,7 +59,7 @@ FITTERS.register(
     # the fitter classes are imported when a run uses them (the neural trainer imports torch)
     "linear", Lazy("mltc.training.linear:LinearFitter"),
     help="full-batch L-BFGS / LIBLINEAR over TF-IDF with cross-validated thresholds",
-    uses=(*_COMMON, *_LOSS, "optimizer", "threads", "solver_options", "cv_folds", "cv_objective"),
+    uses=(*_COMMON, *_LOSS, "optimizer", "threads", "solver_options", "cv_folds", "cv_objective", "cv_split"),
     optimizers=("lbfgs",), defaults={"loss": LINEAR_DEFAULT_LOSS, "decision": "auto"},
     how="tfidf-linear without --optimizer, or with lbfgs")
 FITTERS.register(

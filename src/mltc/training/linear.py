@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from ..classifier import Classifier
 from ..data.examples import Example
+from ..data.folds import assign_folds
 from ..data.labels import LabelSpace
 from ..decision.choose import choose_decision
 from ..decision.cv import CVThresholdFit
@@ -95,8 +96,7 @@ class LinearFitter:
         folds = int(cfg.cv_folds)
         decision_name = cfg.decision or default_decision(loss_name, "linear")
         need_cv = decision_name in ("auto", "cv") and folds >= 2 and n >= 2 * folds
-        rng = np.random.default_rng(cfg.seed)
-        fold_of = rng.permutation(n) % folds if need_cv else None
+        fold_of = assign_folds(Y, folds, cfg.seed, cfg.cv_split) if need_cv else None
         design_all = None if loss.hinge else Design(X)
         fold_designs: list[tuple[Design | None, np.ndarray, np.ndarray]] = []
         if need_cv:
