@@ -52,6 +52,8 @@ def test_per_label_thresholds_within_two_se_of_the_global_one_fall_back_to_it():
     assert tier_choice(_rep(cv=100.0, **{"global": 109.5, "per-label": 110.0}), boot) == "global"
     assert tier_choice(_rep(cv=100.0, **{"global": 105.0, "per-label": 110.0}), boot) == "per-label"
     assert tier_choice(_rep(cv=107.0, **{"global": 105.0, "per-label": 110.0}), boot) == "cv"
+    # 7.5 behind per-label: beyond one SE of the difference (~4.04), within two
+    assert tier_choice(_rep(cv=102.5, **{"global": 105.0, "per-label": 110.0}), boot) == "cv"
 
 
 def test_auto_does_not_keep_per_label_thresholds_that_only_fit_validation_noise():
