@@ -15,39 +15,28 @@ $PY benchmarks/peers.py reuters21578-all goemotions cail2019-divorce cail2019-la
 # four sets nobody tuned on, read as a new user would give them (CSV and TSV with '|' labels; fastText lines; JSON Lines)
 UNSEEN=$(mktemp -d)
 $PY benchmarks/make_unseen_sets.py "$UNSEEN"
+# the eight benchmark sets and the four untuned ones, as every script below names them
+BENCH_SETS=(reuters21578 reuters21578-all goemotions cail2019-divorce cail2019-labor cail2019-loan synthetic-small
+    synthetic-phrases)
+UNSEEN_SETS=(
+    "files:cail2019-all=$UNSEEN/cail2019-all.train.csv,$UNSEEN/cail2019-all.validation.csv,$UNSEEN/cail2019-all.test.csv"
+    "files:reuters-places=$UNSEEN/reuters-places.train.txt,$UNSEEN/reuters-places.validation.txt,$UNSEEN/reuters-places.test.txt"
+    "files:reuters-people-orgs=$UNSEEN/reuters-people-orgs.train.tsv,$UNSEEN/reuters-people-orgs.validation.tsv,$UNSEEN/reuters-people-orgs.test.tsv"
+    "files:reuters-titles=$UNSEEN/reuters-titles.train.jsonl,$UNSEEN/reuters-titles.validation.jsonl,$UNSEEN/reuters-titles.test.jsonl")
 # how steady the default's decision is: every decision rule over three seeds (fits cached in a fresh folder: a
 # cache from older code would score the rules on its fits)
 STUDY_CACHE=$(mktemp -d)
-$PY benchmarks/decision_study.py reuters21578 reuters21578-all goemotions cail2019-divorce cail2019-labor cail2019-loan \
-    synthetic-small synthetic-phrases \
-    "files:cail2019-all=$UNSEEN/cail2019-all.train.csv,$UNSEEN/cail2019-all.validation.csv,$UNSEEN/cail2019-all.test.csv" \
-    "files:reuters-places=$UNSEEN/reuters-places.train.txt,$UNSEEN/reuters-places.validation.txt,$UNSEEN/reuters-places.test.txt" \
-    "files:reuters-people-orgs=$UNSEEN/reuters-people-orgs.train.tsv,$UNSEEN/reuters-people-orgs.validation.tsv,$UNSEEN/reuters-people-orgs.test.tsv" \
-    "files:reuters-titles=$UNSEEN/reuters-titles.train.jsonl,$UNSEEN/reuters-titles.validation.jsonl,$UNSEEN/reuters-titles.test.jsonl" \
+$PY benchmarks/decision_study.py "${BENCH_SETS[@]}" "${UNSEEN_SETS[@]}" \
     --seeds 1 2 3 --cache "$STUDY_CACHE" --out benchmarks/results/decision_study
 # the standard errors by which a later tier of candidates must win (two, the default; one; three), seeds 1-6
-$PY benchmarks/decision_study.py reuters21578 reuters21578-all goemotions cail2019-divorce cail2019-labor cail2019-loan \
-    synthetic-small synthetic-phrases \
-    "files:cail2019-all=$UNSEEN/cail2019-all.train.csv,$UNSEEN/cail2019-all.validation.csv,$UNSEEN/cail2019-all.test.csv" \
-    "files:reuters-places=$UNSEEN/reuters-places.train.txt,$UNSEEN/reuters-places.validation.txt,$UNSEEN/reuters-places.test.txt" \
-    "files:reuters-people-orgs=$UNSEEN/reuters-people-orgs.train.tsv,$UNSEEN/reuters-people-orgs.validation.tsv,$UNSEEN/reuters-people-orgs.test.tsv" \
-    "files:reuters-titles=$UNSEEN/reuters-titles.train.jsonl,$UNSEEN/reuters-titles.validation.jsonl,$UNSEEN/reuters-titles.test.jsonl" \
+$PY benchmarks/decision_study.py "${BENCH_SETS[@]}" "${UNSEEN_SETS[@]}" \
     --seeds 1 2 3 4 5 6 --cache "$STUDY_CACHE" --out benchmarks/results/decision_study_se --rules auto "auto (one SE)" "auto 3se" cv cv+shift global
-$PY benchmarks/peers.py "files:cail2019-all=$UNSEEN/cail2019-all.train.csv,$UNSEEN/cail2019-all.validation.csv,$UNSEEN/cail2019-all.test.csv" \
-    "files:reuters-places=$UNSEEN/reuters-places.train.txt,$UNSEEN/reuters-places.validation.txt,$UNSEEN/reuters-places.test.txt" \
-    "files:reuters-people-orgs=$UNSEEN/reuters-people-orgs.train.tsv,$UNSEEN/reuters-people-orgs.validation.tsv,$UNSEEN/reuters-people-orgs.test.tsv" \
-    "files:reuters-titles=$UNSEEN/reuters-titles.train.jsonl,$UNSEEN/reuters-titles.validation.jsonl,$UNSEEN/reuters-titles.test.jsonl" \
+$PY benchmarks/peers.py "${UNSEEN_SETS[@]}" \
     --timeout 900 --repeat 3
 # options of the default swept over data sets and seeds (the LIBLINEAR C; how texts are dealt into the folds)
-$PY benchmarks/sweep.py reuters21578 reuters21578-all goemotions cail2019-divorce cail2019-labor cail2019-loan \
-    synthetic-small synthetic-phrases --config "C1=--C 1" --config "C0.5=--C 0.5" --config "C2=--C 2" --config "C4=--C 4" \
+$PY benchmarks/sweep.py "${BENCH_SETS[@]}" --config "C1=--C 1" --config "C0.5=--C 0.5" --config "C2=--C 2" --config "C4=--C 4" \
     --seeds 1 2 3 --out benchmarks/results/sweeps/C.md
-$PY benchmarks/sweep.py reuters21578 reuters21578-all goemotions cail2019-divorce cail2019-labor cail2019-loan \
-    synthetic-small synthetic-phrases \
-    "files:cail2019-all=$UNSEEN/cail2019-all.train.csv,$UNSEEN/cail2019-all.validation.csv,$UNSEEN/cail2019-all.test.csv" \
-    "files:reuters-places=$UNSEEN/reuters-places.train.txt,$UNSEEN/reuters-places.validation.txt,$UNSEEN/reuters-places.test.txt" \
-    "files:reuters-people-orgs=$UNSEEN/reuters-people-orgs.train.tsv,$UNSEEN/reuters-people-orgs.validation.tsv,$UNSEEN/reuters-people-orgs.test.tsv" \
-    "files:reuters-titles=$UNSEEN/reuters-titles.train.jsonl,$UNSEEN/reuters-titles.validation.jsonl,$UNSEEN/reuters-titles.test.jsonl" \
+$PY benchmarks/sweep.py "${BENCH_SETS[@]}" "${UNSEEN_SETS[@]}" \
     --config "random=--cv-split random" --config "stratified=--cv-split stratified" --seeds 1 2 3 4 5 6 \
     --out benchmarks/results/sweeps/cv-split.md
 # the paper's Table 2/3 grid on Reuters (deterministic fit: one seed), timed as the whole compare
