@@ -490,9 +490,10 @@ def main() -> None:
     p.add_argument("--once", nargs="*", default=["lml-thresholding"],
                    help="Rows run once whatever --repeat says (default: lml-thresholding, minutes per run).")
     p.add_argument("--timeout", type=float, default=1800, help="Seconds per command before it is recorded as timed out.")
-    p.add_argument("--synthetic-scale", choices=["full", "small", "phrases"], default="full",
-                   help="synthetic: full (100k texts, 10k labels), small (10k texts, 1k labels) or phrases (5k "
-                        "short CJK phrases, 3.2k labels); a data set named synthetic-SCALE takes its own scale.")
+    p.add_argument("--synthetic-scale", choices=["full", "small", "phrases", "dense"], default="full",
+                   help="synthetic: full (100k texts, 10k labels), small (10k texts, 1k labels), phrases (5k "
+                        "short CJK phrases, 3.2k labels) or dense (8k texts, 1.5k labels, 6 per text); a data set "
+                        "named synthetic-SCALE takes its own scale.")
     p.add_argument("--omp-wait-policy", default="PASSIVE", choices=["PASSIVE", "ACTIVE", "inherit"],
                    help="OMP_WAIT_POLICY for every command. PASSIVE (default): OpenMP threads sleep instead of "
                         "spinning, which keeps LIBLINEAR's and torch's threads from stalling on a shared, "

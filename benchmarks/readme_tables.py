@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 PEER_ROWS = ("mltc", "svm", "lml-thresholding")
 PEER_ORDER = ("reuters21578", "reuters21578-all", "goemotions", "cail2019-divorce", "cail2019-labor",
-              "cail2019-loan", "synthetic-small", "synthetic", "synthetic-phrases")
+              "cail2019-loan", "synthetic-small", "synthetic", "synthetic-phrases", "synthetic-dense")
 
 
 def peers_table() -> str:
