@@ -46,13 +46,16 @@ def peers_table() -> str:
                 continue
             m = c["metrics"]
             tail = m["groups"].get("tail", {}).get("macro_f1") if m.get("groups") else None
-            # † a time measured in another run of the script (peers.py --keep-rows), so the ratio spans two runs
-            kept = "†" if c.get("kept_from_run") or rows.get("svm", {}).get("kept_from_run") else ""
-            ratio = f"{c['wall_seconds'] / svm_s:.2f}{kept}" if svm_s else ""
+            # † a time measured in another run of the script than the mltc row's (peers.py --keep-rows keeps rows
+            # of earlier runs, each with the start of its run), on a ratio: than the svm row's, so it spans two runs
+            run_of = {k: v.get("kept_from_run") for k, v in rows.items()}
+            ratio = (f"{c['wall_seconds'] / svm_s:.2f}{'†' if run_of[row] != run_of.get('svm') else ''}"
+                     if svm_s else "")
+            other_run = "†" if run_of[row] != run_of.get("mltc") else ""
             lines.append(f"| {label} | {'**mltc**' if row == 'mltc' else row} | {m['total']['micro_f1']:.2f} | "
                          f"{m['total']['macro_f1']:.2f} | {'' if tail is None else f'{tail:.2f}'} | "
                          f"{m['ranking']['P@1']:.2f} | {m['labels_per_text']:.2f} ({run['gold']['gold_labels_per_text']:.2f}) | "
-                         f"{c['wall_seconds']:.1f}{'†' if c.get('kept_from_run') else ''} | {ratio} |")
+                         f"{c['wall_seconds']:.1f}{other_run} | {ratio} |")
     return "\n".join(lines)
 
 
