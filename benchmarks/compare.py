@@ -47,7 +47,8 @@ def main() -> None:
     ap.add_argument("--model", default="tfidf-linear")
     ap.add_argument("--decision", default="global")
     ap.add_argument("--min-labels", type=int, default=0)
-    ap.add_argument("--grid", default=None, help="paper, wide or svm (default: the model's)")
+    ap.add_argument("--grid", default=None,
+                    help="paper, wide or svm (default: paper for the loss rows, margins -1.0..1.0 for the SVM rows)")
     ap.add_argument("--report", action="store_true", help="also write the first seed's HTML report (figures embedded)")
     ap.add_argument("--report-only", action="store_true", help="rebuild the HTML report from the first seed's results.json")
     args = ap.parse_args()

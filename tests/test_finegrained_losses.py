@@ -77,7 +77,7 @@ def test_the_loss_sees_the_training_cell_frequencies(monkeypatch):
 
 def test_the_flattened_loss_is_the_multi_label_loss_on_one_hot_targets():
     levels = torch.tensor([[0, 2], [0, 1], [1, 1]])
-    task = GradedTask(["a", "b"], ["0", "1", "2"])
+    task = GradedTask(["a", "b"], ["0", "1", "2"], loss="db")
     with pytest.warns(RuntimeWarning, match="2 label"):  # the two cells no text takes are clamped to 1
         loss = task.make_loss(task.resolve(TrainConfig(loss="db")), levels)
     assert isinstance(loss, OneHotLevelsLoss) and task.loss == "db"
@@ -90,6 +90,38 @@ def test_the_flattened_loss_is_the_multi_label_loss_on_one_hot_targets():
     ce_task = GradedTask(["a", "b"], ["0", "1", "2"])
     assert isinstance(ce_task.make_loss(ce_task.resolve(TrainConfig()), levels), GradedCrossEntropy)
     assert ce_task.loss == "ce" and ce_task.sgd_scale(4) == 4
+
+
+def test_the_task_takes_its_loss_when_fitted_and_making_another_is_refused():
+    levels = torch.tensor([[0, 2], [0, 1], [1, 1]])
+    examples = [GradedExample("a b", [0, 2]), GradedExample("c", [0, 1]), GradedExample("d e", [1, 1])]
+    task = GradedTask(["a", "b"], ["0", "1", "2"])
+    cfg = task.resolve(TrainConfig(loss="zlpr"))
+    fitted = task.fitted(examples, examples, config=cfg)
+    assert fitted.loss == "zlpr" and task.loss == "ce"  # the task it was fitted from is unchanged
+    assert fitted.sgd_scale(4) == 4 * 6
+    assert task.fitted(examples, examples).loss == "ce"  # without a config: the task's own
+    with pytest.raises(ValueError, match="trains with the 'ce' loss, the config asks for 'zlpr'"):
+        task.make_loss(cfg, levels)
+    assert task.loss == "ce"
+    assert GradedTask(loss="DB").loss == "db"  # any spelling, as the config's
+
+
+def test_a_task_whose_fitted_takes_no_config_still_trains():
+    from mltc.tasks import MultiLabelTask
+    from mltc.training.trainer import fitted_task
+    seen = {}
+
+    class Older(MultiLabelTask):  # an extension written before fitted() took the config
+        def fitted(self, train, validation, labels=None):
+            seen["called"] = True
+            return super().fitted(train, validation, labels)
+    from mltc.data import make_examples
+    examples = make_examples(["a b", "c d"], [["x"], ["y"]])
+    task = fitted_task(Older(), examples, examples, None, TrainConfig())
+    assert seen["called"] and task.fitted_space.labels == ["x", "y"]
+    graded = [GradedExample("a b", [0, 2]), GradedExample("c", [0, 1])]
+    assert fitted_task(GradedTask(), graded, graded, None, TrainConfig(loss="db")).loss == "db"
 
 
 @pytest.mark.parametrize("loss", ["db", "cb-ntr", "zlpr", "bce"])

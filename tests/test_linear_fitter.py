@@ -286,3 +286,32 @@ def test_stratified_cv_split_deals_every_rare_label_over_the_folds(monkeypatch):
     assert len(few) >= 5
     folds_hit = [len(set(fold_of[Y[:, j].nonzero()[0]].tolist())) for j in few]
     assert folds_hit == counts[few].tolist()
+
+
+def test_the_linear_models_global_threshold_searches_its_wide_grid_and_compare_keeps_the_papers(toy):
+    from mltc.compare import row_config
+    from mltc.decision.thresholds import PAPER_GRID, WIDE_GRID
+    tr, va = toy
+    clf = train(tr, va, TrainConfig(decision="global"))
+    assert clf.decision.grid == WIDE_GRID and clf.config["decision_options"] == {"grid": "wide"}
+    given = train(tr, va, TrainConfig(decision="global", decision_options={"grid": "paper"}))
+    assert given.decision.grid == PAPER_GRID  # a grid the user gives is kept
+    # mltc compare is the paper's protocol: its loss rows search 0.40..0.60 whatever the model's own grid
+    assert row_config("db", TrainConfig()).decision_options == {"grid": "paper"}
+    assert row_config("db", TrainConfig(optimizer="sgd")).decision_options == {"grid": "paper"}
+    assert row_config("db", TrainConfig(decision_options={"grid": "wide"})).decision_options == {"grid": "wide"}
+    assert row_config("zlpr", TrainConfig()).decision_options == {}  # its own decision: logit 0
+    assert row_config("db", TrainConfig(model="svm")).decision_options == {}  # an SVM keeps its margin grid
+
+
+def test_a_global_threshold_at_the_end_of_its_grid_is_warned_about(toy, caplog):
+    examples = _long_tail_corpus(300, 8, seed=3)
+    with caplog.at_level(logging.WARNING, logger="mltc"):  # sigmoids of margins: the best cut is well below 0.6
+        clf = train(examples[:240], examples[240:], TrainConfig(decision="global", decision_options={"grid": [0.6, 0.7, 0.8]}))
+    assert clf.decision.threshold_ == 0.6
+    assert "lowest value of its grid (0.6..0.8)" in caplog.text and "--threshold-grid takes a named grid" in caplog.text
+    tr, va = toy
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="mltc"):
+        train(tr, va, TrainConfig(decision="global"))
+    assert "of its grid" not in caplog.text

@@ -142,3 +142,24 @@ def test_decision_rejects_bad_scores():
         GlobalThreshold().predict(np.zeros((1, 2)))
     with pytest.raises(ValueError, match="unknown decision"):
         make_decision("magic")
+
+
+def test_a_global_threshold_at_the_end_of_its_grid_with_f1_still_rising_is_noted():
+    from mltc.decision.thresholds import grid_edge_note
+    rng = np.random.default_rng(0)
+    Y = rng.random((400, 3)) < 0.3
+    spread = np.where(Y, rng.uniform(0.3, 0.7, Y.shape), rng.uniform(0.0, 0.2, Y.shape))  # positives below 0.40 too
+    low = GlobalThreshold(grid=PAPER_GRID).fit(spread, Y)
+    assert low.threshold_ == 0.40 and "lowest value of its grid (0.4..0.6)" in grid_edge_note(low)
+    high = GlobalThreshold(grid=[0.01, 0.02, 0.03]).fit(spread, Y)  # every grid value predicts every positive
+    assert high.threshold_ == 0.03 and "highest value of its grid" in grid_edge_note(high)
+    inside = np.where(Y, rng.uniform(0.55, 0.9, Y.shape), rng.uniform(0.0, 0.45, Y.shape))
+    assert grid_edge_note(GlobalThreshold(grid=PAPER_GRID).fit(inside, Y)) is None  # the best is inside the grid
+    flat = np.where(Y, 0.9, 0.1)  # every grid value scores the same: the first is taken, nothing is beyond it
+    assert grid_edge_note(GlobalThreshold(grid=PAPER_GRID).fit(flat, Y)) is None
+    assert grid_edge_note(FixedThreshold(0.5)) is None and grid_edge_note(TopK(1)) is None
+    unordered = GlobalThreshold(grid=[0.6, 0.5, 0.4, 0.45]).fit(spread, Y)  # a user's grid in any order
+    assert unordered.threshold_ == 0.4 and "lowest value of its grid (0.4..0.6)" in grid_edge_note(unordered)
+    margins = np.where(Y, rng.uniform(1.5, 3.0, Y.shape), rng.uniform(-3.0, -1.5, Y.shape))
+    svm = GlobalThreshold(grid=[-1.0, -0.5, 0.0, 0.5, 1.0]).fit(margins, Y)  # SVM margins: every value separates
+    assert grid_edge_note(svm) is None

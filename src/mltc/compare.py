@@ -2,7 +2,7 @@
 
 Rows are loss names (each trained with the same model, seed and decision; unless told
 otherwise the decision is the paper's, one global threshold fitted on validation micro-F1
-over 0.40 ... 0.60) and SVM rows:
+over 0.40 ... 0.60, whatever grid the model itself declares) and SVM rows:
 ``svm`` (LinearSVC, C=1, one global margin threshold tuned on validation micro-F1, the
 configuration closest to the paper's SVM row), ``svm-zero`` (margin 0), ``svm-balanced``
 and ``svm-balanced-zero`` (``class_weight='balanced'``).
@@ -45,6 +45,9 @@ def row_config(row: str, base: TrainConfig) -> TrainConfig:
     else:
         loss = canonical_loss_name(row)
         cfg = dataclasses.replace(base, loss=loss, decision=base.decision or loss_decision(loss) or "global")
+        if cfg.decision == "global" and "grid" not in cfg.decision_options and fitter_name(cfg) != "svm":
+            # the paper's grid (0.40..0.60 on probabilities), whatever the model's; an SVM keeps its margin grid
+            cfg = dataclasses.replace(cfg, decision_options={**cfg.decision_options, "grid": "paper"})
     used = used_fields(fitter_name(cfg), cfg.model)
     defaults = TrainConfig()
     return dataclasses.replace(cfg, **{f.name: getattr(defaults, f.name) for f in dataclasses.fields(cfg)

@@ -70,8 +70,10 @@ class Task:
     def check_data(self, train: Sequence[Any], validation: Sequence[Any]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def fitted(self, train: Sequence[Any], validation: Sequence[Any], labels: Sequence[str] | None = None) -> "Task":
-        """A new task whose output space is fitted on the training examples."""
+    def fitted(self, train: Sequence[Any], validation: Sequence[Any], labels: Sequence[str] | None = None,
+               config: Any = None) -> "Task":
+        """A new task whose output space is fitted on the training examples (and which trains with the loss
+        of ``config``, the resolved training config, where the task's behaviour depends on it)."""
         raise NotImplementedError  # pragma: no cover - abstract
 
     def train_targets(self, examples: Sequence[Any]) -> torch.Tensor:  # pragma: no cover - abstract

@@ -84,7 +84,7 @@ class GradedTask(Task):
                  loss: str = "ce") -> None:
         self.aspects = list(aspects) if aspects is not None else None
         self.levels = list(levels) if levels is not None else None
-        self.loss = loss
+        self.loss = graded_loss_name(loss)
         for what, names in (("aspect", self.aspects), ("level", self.levels)):
             if names is not None and (not names or len(set(names)) != len(names)
                                       or any(not isinstance(n, str) or not n.strip() for n in names)):
@@ -146,7 +146,7 @@ class GradedTask(Task):
             raise ValueError("no validation texts: early stopping needs a validation split")
 
     def fitted(self, train: Sequence[GradedExample], validation: Sequence[GradedExample],
-               labels: Sequence[str] | None = None) -> "GradedTask":
+               labels: Sequence[str] | None = None, config: Any = None) -> "GradedTask":
         if labels is not None:
             raise ValueError("a fine-grained model takes its aspects from GradedTask(aspects=...), not labels")
         k = len(self.aspects) if self.aspects is not None else len(train[0].levels)
@@ -156,7 +156,8 @@ class GradedTask(Task):
         levels = self.levels if self.levels is not None else [str(i) for i in range(top)]
         if top > len(levels):
             raise ValueError(f"level {top - 1} found but only {len(levels)} level names given ({', '.join(levels)})")
-        return GradedTask(self.aspects or [f"aspect_{i}" for i in range(k)], levels, self.loss)
+        loss = self.loss if config is None else graded_loss_name(config.loss)
+        return GradedTask(self.aspects or [f"aspect_{i}" for i in range(k)], levels, loss)
 
     def train_targets(self, examples: Sequence[GradedExample]) -> torch.Tensor:
         import torch
@@ -179,9 +180,13 @@ class GradedTask(Task):
                 output_bias().copy_(initial_bias(self.loss, targets.numpy(), len(self.fitted_levels)))
 
     def make_loss(self, cfg: Any, targets: torch.Tensor) -> nn.Module:
-        """The loss of ``cfg.loss`` (:func:`~mltc.tasks.graded_loss.build_graded_loss`); the task trains,
-        and is saved, with it."""
-        self.loss = graded_loss_name(cfg.loss)
+        """The loss of ``cfg.loss`` (:func:`~mltc.tasks.graded_loss.build_graded_loss`), which must be the
+        task's own (``fitted(..., config=cfg)`` or ``GradedTask(loss=...)``): the task's R-Drop term, SGD
+        scale and saved description follow it."""
+        name = graded_loss_name(cfg.loss)
+        if name != self.loss:
+            raise ValueError(f"this task trains with the {self.loss!r} loss, the config asks for {name!r}: make the "
+                             f"loss from the task fitted with the config (GradedTask.fitted(..., config=cfg))")
         return build_graded_loss(cfg, targets, *self.shape)
 
     def rdrop_kl(self, logits1: torch.Tensor, logits2: torch.Tensor) -> torch.Tensor:

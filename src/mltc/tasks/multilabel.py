@@ -115,7 +115,7 @@ class MultiLabelTask(Task):
         check_training_data(train, validation)
 
     def fitted(self, train: Sequence[Example], validation: Sequence[Example],
-               labels: Sequence[str] | None = None) -> "MultiLabelTask":
+               labels: Sequence[str] | None = None, config: Any = None) -> "MultiLabelTask":
         if labels is None and self.label_space is not None and self.label_space.labels is not None:
             labels = self.label_space.labels
         return MultiLabelTask(LabelSpace(labels).fit(e.labels for e in train), None, self.activation)

@@ -104,4 +104,9 @@ def train(train, validation, config: TrainConfig | None = None, out_dir=None, re
         raise ValueError(f"training hooks run in the neural trainer's loop; the {name} fitter has none "
                          f"(choose a neural model or optimizer, e.g. --optimizer sgd)")
     fitter = FITTERS[name](config, progress, hooks=hooks) if hooks else FITTERS[name](config, progress)
-    return fitter.fit(train, validation, out_dir, resume, labels)
+    clf = fitter.fit(train, validation, out_dir, resume, labels)
+    from ..decision.thresholds import grid_edge_note
+    note = grid_edge_note(clf.decision) if clf.task.name == "multi-label" else None
+    if note:
+        log.warning("%s", note)
+    return clf

@@ -207,6 +207,9 @@ class LinearFitter:
         val_scores = clf.scores(val_texts)
         cv_dec = cv_fit.result() if cv_fit is not None else None
         labelled = float((Y.getnnz(axis=1) > 0).mean())  # share of training texts with a label
+        if decision_name == "global":  # the model's grid (tfidf-linear: wide; the default loss scores sigmoids of
+            # SVM margins, not probabilities), as the neural fitter resolves it (mltc.training.config.resolve_config)
+            cfg = dataclasses.replace(cfg, decision_options={**_model_decision_options(cfg.model), **cfg.decision_options})
         decision, candidates = choose_decision(decision_name, val_scores, val_enc.Y, cv_dec, loss.joint,
                                                cfg.decision_options, seed=cfg.seed, labelled_share=labelled)
         clf.decision = decision
@@ -226,6 +229,12 @@ class LinearFitter:
         if out_dir is not None:
             clf.save(Path(out_dir) / "model")
         return clf
+
+
+def _model_decision_options(model: str) -> dict[str, Any]:
+    """The decision options a model declares (``MODELS`` training defaults; tfidf-linear: the wide grid)."""
+    from ..models.registry import model_spec
+    return dict(model_spec(model).training.get("decision_options", {}))
 
 
 def _network(W: sp.csr_matrix, bias: np.ndarray, d: int, L: int, dense_limit: int) -> tuple[LinearWeights, dict[str, Any]]:

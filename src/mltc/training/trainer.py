@@ -81,6 +81,17 @@ def build_model_parts(spec, cfg: TrainConfig, train_texts: Sequence[str], num_ou
     return featurizer, net_spec
 
 
+def fitted_task(task: Task, train: Sequence[Any], validation: Sequence[Any], labels: Sequence[str] | None,
+                cfg: TrainConfig) -> Task:
+    """``task.fitted`` with the resolved config; a task class written before ``fitted`` took ``config``
+    (a registered extension) is fitted without it."""
+    import inspect
+    params = inspect.signature(task.fitted).parameters
+    if "config" in params or any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return task.fitted(train, validation, labels, config=cfg)
+    return task.fitted(train, validation, labels)
+
+
 class Trainer:
     """Train a :class:`~mltc.classifier.Classifier` from examples.
 
@@ -132,7 +143,7 @@ class Trainer:
         main, world, rank = acc.is_main_process, acc.num_processes, acc.process_index
         out = Path(out_dir) if out_dir else None
 
-        task = self.task.fitted(train, validation, labels)
+        task = fitted_task(self.task, train, validation, labels, cfg)
         hooks = [*hooks_from_config(cfg), *self.hooks]
         double_backward = any(h.double_backward for h in hooks)
         featurizer, net_spec = build_model_parts(spec, cfg, [e.text for e in train], task.num_outputs, double_backward)
