@@ -145,7 +145,7 @@ def test_decision_rejects_bad_scores():
 
 
 def test_a_global_threshold_at_the_end_of_its_grid_with_f1_still_rising_is_noted():
-    from mltc.decision.thresholds import grid_edge_note
+    from mltc.decision.edges import grid_edge_note
     rng = np.random.default_rng(0)
     Y = rng.random((400, 3)) < 0.3
     spread = np.where(Y, rng.uniform(0.3, 0.7, Y.shape), rng.uniform(0.0, 0.2, Y.shape))  # positives below 0.40 too

@@ -84,7 +84,7 @@ class GradedTask(Task):
                  loss: str = "ce") -> None:
         self.aspects = list(aspects) if aspects is not None else None
         self.levels = list(levels) if levels is not None else None
-        self.loss = graded_loss_name(loss)
+        self.loss = loss
         for what, names in (("aspect", self.aspects), ("level", self.levels)):
             if names is not None and (not names or len(set(names)) != len(names)
                                       or any(not isinstance(n, str) or not n.strip() for n in names)):
@@ -184,7 +184,11 @@ class GradedTask(Task):
         task's own (``fitted(..., config=cfg)`` or ``GradedTask(loss=...)``): the task's R-Drop term, SGD
         scale and saved description follow it."""
         name = graded_loss_name(cfg.loss)
-        if name != self.loss:
+        try:
+            own = graded_loss_name(self.loss)  # any spelling, as the config's
+        except ValueError:  # a loss this installation does not know (a saved plugin's): the name as saved
+            own = self.loss
+        if name != own:
             raise ValueError(f"this task trains with the {self.loss!r} loss, the config asks for {name!r}: make the "
                              f"loss from the task fitted with the config (GradedTask.fitted(..., config=cfg))")
         return build_graded_loss(cfg, targets, *self.shape)

@@ -105,7 +105,7 @@ def train(train, validation, config: TrainConfig | None = None, out_dir=None, re
                          f"(choose a neural model or optimizer, e.g. --optimizer sgd)")
     fitter = FITTERS[name](config, progress, hooks=hooks) if hooks else FITTERS[name](config, progress)
     clf = fitter.fit(train, validation, out_dir, resume, labels)
-    from ..decision.thresholds import grid_edge_note
+    from ..decision.edges import grid_edge_note
     note = grid_edge_note(clf.decision) if clf.task.name == "multi-label" else None
     if note:
         log.warning("%s", note)
