@@ -33,6 +33,9 @@ def peers_table() -> str:
         run = runs[name]
         rows = {c["name"]: c for c in run["contenders"]}
         svm_s = rows.get("svm", {}).get("wall_seconds")
+        # † a time measured in another run of the script than the mltc row's (peers.py --keep-rows keeps rows
+        # of earlier runs, each with the start of its run), on a ratio: than the svm row's, so it spans two runs
+        run_of = {k: v.get("kept_from_run") for k, v in rows.items()}
         seeds = [c for k, c in rows.items() if (k == "mltc" or k.startswith("mltc:seed")) and c.get("status") == "ok"]
         for row in PEER_ROWS:
             if row == "svm" and len(seeds) > 1:
@@ -46,9 +49,6 @@ def peers_table() -> str:
                 continue
             m = c["metrics"]
             tail = m["groups"].get("tail", {}).get("macro_f1") if m.get("groups") else None
-            # † a time measured in another run of the script than the mltc row's (peers.py --keep-rows keeps rows
-            # of earlier runs, each with the start of its run), on a ratio: than the svm row's, so it spans two runs
-            run_of = {k: v.get("kept_from_run") for k, v in rows.items()}
             ratio = (f"{c['wall_seconds'] / svm_s:.2f}{'†' if run_of[row] != run_of.get('svm') else ''}"
                      if svm_s else "")
             other_run = "†" if run_of[row] != run_of.get("mltc") else ""

@@ -45,10 +45,11 @@ def row_config(row: str, base: TrainConfig) -> TrainConfig:
     else:
         loss = canonical_loss_name(row)
         cfg = dataclasses.replace(base, loss=loss, decision=base.decision or loss_decision(loss) or "global")
-        if cfg.decision == "global" and "grid" not in cfg.decision_options and fitter_name(cfg) != "svm":
-            # the paper's grid (0.40..0.60 on probabilities), whatever the model's; an SVM keeps its margin grid
-            cfg = dataclasses.replace(cfg, decision_options={**cfg.decision_options, "grid": "paper"})
-    used = used_fields(fitter_name(cfg), cfg.model)
+    fitter = fitter_name(cfg)
+    if row not in SVM_ROWS and cfg.decision == "global" and "grid" not in cfg.decision_options and fitter != "svm":
+        # the paper's grid (0.40..0.60 on probabilities), whatever the model's; an SVM keeps its margin grid
+        cfg = dataclasses.replace(cfg, decision_options={**cfg.decision_options, "grid": "paper"})
+    used = used_fields(fitter, cfg.model)
     defaults = TrainConfig()
     return dataclasses.replace(cfg, **{f.name: getattr(defaults, f.name) for f in dataclasses.fields(cfg)
                                        if f.name not in used})

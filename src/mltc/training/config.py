@@ -132,16 +132,21 @@ def resolve_config(cfg: TrainConfig, model_defaults: Mapping[str, Any], fitter: 
     d["loss"] = d["loss"] or fitter_defaults.pop("loss", None)
     d["decision"] = d["decision"] or default_decision(d["loss"], fitter)
     fitter_defaults.pop("decision", None)
+    d["decision_options"] = decision_options(d["decision"], model_defaults, d["decision_options"])
     for k, v in model_defaults.items():
-        if k == "decision_options":
-            if d["decision"] == "global":
-                d[k] = {**v, **d[k]}
-        elif d.get(k) is None:
+        if k != "decision_options" and d.get(k) is None:
             d[k] = v
     for k, v in fitter_defaults.items():
         if d.get(k) is None:
             d[k] = v
     return TrainConfig.from_dict(d)
+
+
+def decision_options(decision: str, model_defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """The decision's options: ``given`` over the model's ``decision_options`` (its grid) for the global
+    threshold, ``given`` alone for any other decision (every fitter resolves them this way)."""
+    model = model_defaults.get("decision_options", {}) if decision == "global" else {}
+    return {**model, **given}
 
 
 def filled(value: T | None, name: str) -> T:

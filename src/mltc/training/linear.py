@@ -39,8 +39,9 @@ from ..io import summarize_names
 from ..metrics import micro_macro
 from ..models.featurizers import TfidfFeaturizer
 from ..models.linear_weights import LinearWeights
+from ..models.registry import model_spec
 from ..options import validate_train_config
-from .config import LINEAR_DEFAULT_LOSS, TrainConfig, default_decision
+from .config import LINEAR_DEFAULT_LOSS, TrainConfig, decision_options, default_decision
 from .liblinear import SvmProblem, default_threads, pick_backend
 from .linear_parts import HINGE_SOLVER_OPTIONS, Design, EntryLoss, _block_size, is_hinge, make_objective, solver_config
 
@@ -207,9 +208,10 @@ class LinearFitter:
         val_scores = clf.scores(val_texts)
         cv_dec = cv_fit.result() if cv_fit is not None else None
         labelled = float((Y.getnnz(axis=1) > 0).mean())  # share of training texts with a label
-        if decision_name == "global":  # the model's grid (tfidf-linear: wide; the default loss scores sigmoids of
-            # SVM margins, not probabilities), as the neural fitter resolves it (mltc.training.config.resolve_config)
-            cfg = dataclasses.replace(cfg, decision_options={**_model_decision_options(cfg.model), **cfg.decision_options})
+        # a global threshold searches the model's grid (tfidf-linear: wide; the default loss scores sigmoids of SVM
+        # margins, not probabilities)
+        cfg = dataclasses.replace(cfg, decision_options=decision_options(
+            decision_name, model_spec(cfg.model).training, cfg.decision_options))
         decision, candidates = choose_decision(decision_name, val_scores, val_enc.Y, cv_dec, loss.joint,
                                                cfg.decision_options, seed=cfg.seed, labelled_share=labelled)
         clf.decision = decision
@@ -229,12 +231,6 @@ class LinearFitter:
         if out_dir is not None:
             clf.save(Path(out_dir) / "model")
         return clf
-
-
-def _model_decision_options(model: str) -> dict[str, Any]:
-    """The decision options a model declares (``MODELS`` training defaults; tfidf-linear: the wide grid)."""
-    from ..models.registry import model_spec
-    return dict(model_spec(model).training.get("decision_options", {}))
 
 
 def _network(W: sp.csr_matrix, bias: np.ndarray, d: int, L: int, dense_limit: int) -> tuple[LinearWeights, dict[str, Any]]:
